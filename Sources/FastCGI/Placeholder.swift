@@ -1,0 +1,1 @@
+// FastCGI module: see DESIGN.md

@@ -1,0 +1,1 @@
+// MariaDB module: see DESIGN.md

@@ -1,0 +1,1 @@
+// Sodium module: see DESIGN.md
