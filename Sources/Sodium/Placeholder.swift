@@ -1,1 +1,0 @@
-// Sodium module: see DESIGN.md
