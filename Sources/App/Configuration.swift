@@ -1,0 +1,64 @@
+import FastCGI
+import Foundation
+import Logging
+
+/// The service's configuration: every knob is an environment variable with a documented default
+/// (README, "Configuration").
+public struct AppConfiguration {
+    public enum Mode: String { case development, production }
+
+    public var mode: Mode = .production
+    public var pool = PoolConfiguration()
+    public var logLevel: Logger.Level = .info
+    /// `mariadb://user@host:port/db` or `mariadb://user@localhost/db?socket=/path`.
+    public var databaseURL: String?
+    public var databasePassword: String?
+
+    public init() {}
+
+    public static func fromProcess() throws -> AppConfiguration {
+        var reader = try ConfigReader.fromProcess()
+        return try load(&reader)
+    }
+
+    static func load(_ reader: inout ConfigReader) throws -> AppConfiguration {
+        var config = AppConfiguration()
+        if let mode = reader.string("PERCH_ENV") {
+            if let parsed = Mode(rawValue: mode) { config.mode = parsed } else { reader.problem("PERCH_ENV: \"\(mode)\" is not development or production") }
+        }
+        if let level = reader.string("PERCH_LOG_LEVEL") {
+            if let parsed = Logger.Level(rawValue: level) { config.logLevel = parsed } else { reader.problem("PERCH_LOG_LEVEL: \"\(level)\" is not one of trace, debug, info, notice, warning, error, critical") }
+        }
+
+        var pool = PoolConfiguration()
+        if let listen = reader.string("PERCH_LISTEN") {
+            do { pool.listen = try ListenAddress(parsing: listen) } catch { reader.problem("PERCH_LISTEN: \(error)") }
+        }
+        pool.socketOwner = reader.string("PERCH_SOCKET_OWNER")
+        pool.socketGroup = reader.string("PERCH_SOCKET_GROUP")
+        if let mode = reader.string("PERCH_SOCKET_MODE") {
+            if let parsed = mode_t(mode, radix: 8), parsed <= 0o777 { pool.socketMode = parsed } else { reader.problem("PERCH_SOCKET_MODE: \"\(mode)\" is not an octal mode like 660") }
+        }
+        pool.allowedClients = reader.list("PERCH_ALLOWED_CLIENTS") + reader.list("FCGI_WEB_SERVER_ADDRS")
+        pool.workers = reader.int("PERCH_WORKERS", default: pool.workers, in: 1...512)
+        pool.maxRequests = reader.int("PERCH_MAX_REQUESTS", default: 10_000, in: 0...100_000_000)
+        pool.maxRequestsJitter = reader.int("PERCH_MAX_REQUESTS_JITTER", default: pool.maxRequests / 10, in: 0...100_000_000)
+        pool.requestTimeout = reader.seconds("PERCH_REQUEST_TIMEOUT", default: 30, in: 0.1...86_400)
+        pool.slowRequestThreshold = reader.seconds("PERCH_SLOW_REQUEST", default: 5, in: 0...86_400)
+        pool.gracefulTimeout = reader.seconds("PERCH_GRACEFUL_TIMEOUT", default: 30, in: 0...86_400)
+        pool.keepAliveIdle = reader.seconds("PERCH_KEEPALIVE_IDLE", default: 2, in: 0...3_600)
+        pool.bodyLimit = reader.int("PERCH_BODY_LIMIT", default: 1 << 20, in: 0...(1 << 30))
+        pool.statusPath = reader.string("PERCH_STATUS_PATH")
+        if let path = pool.statusPath, !path.hasPrefix("/") { reader.problem("PERCH_STATUS_PATH: \"\(path)\" must start with /") }
+        let allowed = reader.list("PERCH_STATUS_ALLOW")
+        if !allowed.isEmpty { pool.statusAllowed = allowed }
+        pool.logFile = reader.string("PERCH_LOG_FILE")
+        config.pool = pool
+
+        config.databaseURL = reader.string("PERCH_DATABASE_URL") ?? reader.string("DATABASE_URL")
+        config.databasePassword = reader.secret("PERCH_DATABASE_PASSWORD")
+
+        if !reader.problems.isEmpty { throw AppConfigurationError(problems: reader.problems) }
+        return config
+    }
+}

@@ -1,0 +1,226 @@
+import CFastCGI
+import Glibc
+import Logging
+
+/// The process manager: owns the socket, never serves, and keeps `workers` workers alive. It forks before
+/// anything could have started a thread, respawns the dead at once, kills requests past the timeout, and
+/// reloads on HUP by re-executing itself with the socket handed over, so that a deploy is a HUP.
+final class Master {
+    static let retiringVariable = "PERCH_RETIRING_PIDS"
+
+    private let listener: Listener
+    private let config: PoolConfiguration
+    private let makeHandler: () throws -> FastCGIHandler
+    private let logger: Logger
+    private let scoreboard: Scoreboard
+    private let command: Command
+    private var workers: [pid_t: Int] = [:]        // pid -> slot
+    private var retiring: Set<pid_t> = []          // workers of our previous self, finishing their last request
+    private var retireDeadline: Int64 = .max
+    private var notBefore: [Int: Int64] = [:]      // slot -> earliest respawn (crash-loop brake)
+    private var spawnedAt: [Int: Int64] = [:]      // slot -> when its worker was forked
+    private var quickDeaths: [Int: Int] = [:]      // slot -> workers in a row that died within a second
+    private var timedOut: Set<pid_t> = []
+    private var stopDeadline: Int64?
+
+    init(listener: Listener, config: PoolConfiguration, command: Command, logger: Logger,
+         makeHandler: @escaping () throws -> FastCGIHandler) throws {
+        self.listener = listener
+        self.config = config
+        self.command = command
+        self.logger = logger
+        self.makeHandler = makeHandler
+        self.scoreboard = try Scoreboard(slots: max(1, config.workers))
+    }
+
+    func run() -> Int32 {
+        Signals.install()
+        logger.info("pool started", metadata: ["workers": "\(scoreboard.slotCount)", "listen": "\(listener.origin)"])
+        for slot in 0..<scoreboard.slotCount { spawn(slot) }
+        adoptRetiringWorkers()
+        while true {
+            var none: [pollfd] = []
+            Signals.wait(&none, milliseconds: 100)
+            if Signals.take(SIGQUIT) {
+                logger.notice("QUIT: stopping at once")
+                signalAll(SIGKILL)
+                reapUntilEmpty()
+                return cleanExit()
+            }
+            if Signals.take(SIGTERM) || Signals.take(SIGINT) { beginStop() }
+            if Signals.take(SIGUSR1) { reopenLogs() }
+            reap()
+            if let deadline = stopDeadline {
+                if workers.isEmpty && retiring.isEmpty { return cleanExit() }
+                if monotonicNanos() > deadline {
+                    logger.warning("graceful stop timed out: killing the remaining workers", metadata: ["pids": "\(Array(workers.keys) + Array(retiring))"])
+                    signalAll(SIGKILL)
+                    reapUntilEmpty()
+                    return cleanExit()
+                }
+                continue
+            }
+            if Signals.take(SIGHUP) { reload() }
+            respawnEmptySlots()
+            killTimedOutRequests()
+            if !retiring.isEmpty && monotonicNanos() > retireDeadline {
+                logger.warning("retiring workers past the graceful timeout: killed", metadata: ["pids": "\(retiring.sorted())"])
+                for pid in retiring { kill(pid, SIGKILL) }
+                retireDeadline = .max
+            }
+        }
+    }
+
+    // MARK: Workers
+
+    private func spawn(_ slot: Int) {
+        let masterPID = getpid()
+        let pid = fork()
+        if pid < 0 {
+            logger.error("fork failed", metadata: ["error": "\(errnoText())"])
+            notBefore[slot] = monotonicNanos() + 1_000_000_000
+            return
+        }
+        if pid == 0 {
+            perch_die_with_parent(SIGTERM)  // never outlive the master
+            if getppid() != masterPID { _exit(0) }
+            var logger = self.logger
+            logger[metadataKey: "pid"] = "\(getpid())"
+            let handler: FastCGIHandler
+            do {
+                handler = try makeHandler()
+            } catch {
+                logger.critical("worker cannot start", metadata: ["error": "\(error)"])
+                _exit(78)
+            }
+            let worker = Worker(listener: listener, config: config, scoreboard: scoreboard, slot: slot, handler: handler, logger: logger)
+            exit(worker.run())
+        }
+        scoreboard.slot(slot).assign(pid: pid)
+        workers[pid] = slot
+        spawnedAt[slot] = monotonicNanos()
+    }
+
+    private func respawnEmptySlots() {
+        let busySlots = Set(workers.values)
+        let now = monotonicNanos()
+        for slot in 0..<scoreboard.slotCount where !busySlots.contains(slot) {
+            if let earliest = notBefore[slot], now < earliest { continue }
+            notBefore[slot] = nil
+            spawn(slot)
+        }
+    }
+
+    /// Collects every exited child and says why it left.
+    private func reap() {
+        _ = Signals.take(SIGCHLD)
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            if pid <= 0 { return }
+            if retiring.remove(pid) != nil { continue }
+            guard let slotIndex = workers.removeValue(forKey: pid) else { continue }
+            let slot = scoreboard.slot(slotIndex)
+            let exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : -1
+            let signal = status & 0x7f
+            var metadata: Logger.Metadata = ["pid": "\(pid)", "requests": "\(slot.requests)"]
+            if slot.requestStart != 0 && !slot.requestID.isEmpty { metadata["request_id"] = "\(slot.requestID)" }
+            if timedOut.remove(pid) != nil {
+                // Already logged when killed.
+            } else if exitCode == Worker.recycledStatus {
+                logger.info("worker recycled after max_requests", metadata: metadata)
+            } else if exitCode == 0 && stopDeadline != nil {
+                logger.debug("worker stopped", metadata: metadata)
+            } else {
+                metadata[signal != 0 ? "signal" : "status"] = "\(signal != 0 ? signal : exitCode)"
+                logger.error("worker died", metadata: metadata)
+                // Respawn at once; only a worker that keeps dying right after start is slowed down (no fork bomb).
+                let quick = monotonicNanos() - (spawnedAt[slotIndex] ?? 0) < 1_000_000_000
+                quickDeaths[slotIndex] = quick ? (quickDeaths[slotIndex] ?? 0) + 1 : 0
+                if let deaths = quickDeaths[slotIndex], deaths >= 2 {
+                    notBefore[slotIndex] = monotonicNanos() + Int64(min(deaths, 10)) * 500_000_000
+                }
+            }
+            slot.release()
+        }
+    }
+
+    private func reapUntilEmpty() {
+        while !workers.isEmpty || !retiring.isEmpty {
+            var none: [pollfd] = []
+            Signals.wait(&none, milliseconds: 50)
+            reap()
+        }
+    }
+
+    private func killTimedOutRequests() {
+        let limit = Int64(config.requestTimeout * 1e9)
+        let now = monotonicNanos()
+        for (pid, slotIndex) in workers where !timedOut.contains(pid) {
+            let slot = scoreboard.slot(slotIndex)
+            let start = slot.requestStart
+            guard start != 0, now - start > limit else { continue }
+            kill(pid, SIGKILL)
+            timedOut.insert(pid)
+            logger.error("request timed out: worker killed", metadata: [
+                "pid": "\(pid)", "request_id": "\(slot.requestID)", "method": "\(slot.method)", "uri": "\(slot.uri)",
+                "seconds": "\(Double(now - start) / 1e9)",
+            ])
+        }
+    }
+
+    private func signalAll(_ signal: Int32) {
+        for pid in workers.keys { kill(pid, signal) }
+        for pid in retiring { kill(pid, signal) }
+    }
+
+    // MARK: Stop, reload, logs
+
+    private func beginStop() {
+        guard stopDeadline == nil else { return }
+        logger.notice("stopping: waiting for in-flight requests", metadata: ["timeout_s": "\(config.gracefulTimeout)"])
+        stopDeadline = monotonicNanos() + Int64(config.gracefulTimeout * 1e9)
+        signalAll(SIGTERM)
+    }
+
+    private func cleanExit() -> Int32 {
+        // The socket file is ours to remove when we bound it (possibly before a reload).
+        if listener.origin != .systemd, case .unix(let path)? = config.listen { unlink(path) }
+        logger.notice("pool stopped")
+        return 0
+    }
+
+    /// HUP: check the (possibly new) binary and configuration in a child first; only if that passes, exec
+    /// ourselves with the socket and the list of current workers, which the new master retires once its own
+    /// workers are up. A failed check leaves the running pool untouched.
+    private func reload() {
+        logger.notice("HUP: reloading")
+        guard command.check(logger: logger) else {
+            logger.error("reload refused: the new binary or configuration failed its check; still serving with the old one")
+            return
+        }
+        _ = fcntl(listener.fd, F_SETFD, 0)  // the socket survives the exec
+        setenv(Listener.reloadVariable, "\(listener.fd)", 1)
+        setenv(Master.retiringVariable, (Array(workers.keys) + Array(retiring)).map(String.init).joined(separator: ","), 1)
+        command.exec()
+        logger.error("reload failed: cannot exec", metadata: ["path": "\(command.path)", "error": "\(errnoText())"])
+        unsetenv(Listener.reloadVariable)
+        unsetenv(Master.retiringVariable)
+        _ = fcntl(listener.fd, F_SETFD, FD_CLOEXEC)
+    }
+
+    private func adoptRetiringWorkers() {
+        guard let list = ProcessEnvironment()[Master.retiringVariable] else { return }
+        unsetenv(Master.retiringVariable)
+        retiring = Set(list.split(separator: ",").compactMap { pid_t($0) })
+        for pid in retiring { kill(pid, SIGTERM) }
+        retireDeadline = monotonicNanos() + Int64(config.gracefulTimeout * 1e9)
+        logger.notice("reloaded: previous workers finish their requests and leave", metadata: ["pids": "\(retiring.sorted())"])
+    }
+
+    private func reopenLogs() {
+        if let path = config.logFile { LogFile.reopen(path) }
+        signalAll(SIGUSR1)
+        logger.info("log files reopened")
+    }
+}

@@ -1,0 +1,75 @@
+import Glibc
+
+/// How the process manager runs: PHP-FPM's pool settings, in this service's words.
+/// The app fills it from the environment; this module never reads configuration itself.
+public struct PoolConfiguration: Sendable {
+    /// Where to listen when no socket is inherited: nil means "inherited or CGI".
+    public var listen: ListenAddress?
+    public var socketOwner: String?
+    public var socketGroup: String?
+    public var socketMode: mode_t = 0o660
+    public var backlog: Int32 = 511
+    /// Client addresses allowed on a TCP socket (FCGI_WEB_SERVER_ADDRS); empty means any.
+    public var allowedClients: [String] = []
+
+    public var workers: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    /// A worker is replaced after about this many requests (0: never), each with its own jitter.
+    public var maxRequests: Int = 10_000
+    public var maxRequestsJitter: Int = 1_000
+    /// A request running longer is killed with its worker (seconds).
+    public var requestTimeout: Double = 30
+    /// Requests slower than this count as slow in the status (seconds).
+    public var slowRequestThreshold: Double = 5
+    /// How long TERM waits for in-flight requests, and HUP for retiring workers (seconds).
+    public var gracefulTimeout: Double = 30
+    /// How long a worker keeps an idle nginx keep-conn connection when nobody else is waiting (seconds).
+    public var keepAliveIdle: Double = 2
+    /// Request bodies above this are answered 413 by the handler without being read.
+    public var bodyLimit: Int = 1 << 20
+
+    /// The pool status path (off when nil), answered only for `statusAllowed` client addresses.
+    public var statusPath: String?
+    public var statusAllowed: [String] = ["127.0.0.1", "::1"]
+    public var poolName: String = "perch"
+    /// Log file reopened on USR1 (nil: stderr as inherited).
+    public var logFile: String?
+
+    public init() {}
+}
+
+/// A socket to bind: a unix socket path or a TCP host and port.
+public enum ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    case unix(path: String)
+    case tcp(host: String, port: UInt16)
+
+    /// Parses `/path`, `unix:/path`, `host:port` or `[v6]:port`.
+    public init(parsing text: String) throws {
+        if text.hasPrefix("unix:") {
+            self = .unix(path: String(text.dropFirst(5)))
+        } else if text.hasPrefix("/") || text.hasPrefix(".") {
+            self = .unix(path: text)
+        } else if let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port > 0 {
+            var host = String(text[..<colon])
+            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            guard !host.isEmpty else { throw ConfigurationError("listen address \"\(text)\" has no host") }
+            self = .tcp(host: host, port: port)
+        } else {
+            throw ConfigurationError("listen address \"\(text)\" is neither a socket path (/run/perch.sock) nor host:port (127.0.0.1:9000)")
+        }
+        if case .unix(let path) = self, path.isEmpty || path.utf8.count > 107 {
+            throw ConfigurationError("unix socket path \"\(path)\" must be 1 to 107 bytes")
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .unix(let path): return "unix:\(path)"
+        case .tcp(let host, let port): return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        }
+    }
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,49 @@
+/// One request as the web server handed it over: CGI parameters and the body read up to the limit.
+public struct FastCGIRequest {
+    /// CGI/FastCGI parameters: REQUEST_METHOD, REQUEST_URI, QUERY_STRING, HTTP_*, CONTENT_TYPE, REMOTE_ADDR...
+    public var params: [String: String]
+    public var body: [UInt8]
+    /// The declared or sent body exceeded the pool's limit; `body` is empty and the handler should answer 413.
+    public var bodyTooLarge: Bool
+    /// Tells the pool which request id the handler settled on, so that the master's logs can name it.
+    public var reportRequestID: (String) -> Void
+
+    public init(params: [String: String], body: [UInt8] = [], bodyTooLarge: Bool = false,
+                reportRequestID: @escaping (String) -> Void = { _ in }) {
+        self.params = params
+        self.body = body
+        self.bodyTooLarge = bodyTooLarge
+        self.reportRequestID = reportRequestID
+    }
+}
+
+/// What goes back to the web server: a CGI `Status:` line, headers and a body.
+public struct FastCGIResponse {
+    public var status: Int
+    public var reason: String
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int, reason: String, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The CGI response head: `Status:` then the headers, CRLF-terminated (header injection is refused).
+    var head: [UInt8] {
+        var text = "Status: \(status) \(reason)\r\n"
+        for (name, value) in headers where !name.contains(where: \.isNewline) && !value.contains(where: \.isNewline) {
+            text += "\(name): \(value)\r\n"
+        }
+        text += "\r\n"
+        return Array(text.utf8)
+    }
+}
+
+/// The app behind the pool. Built once per worker process, after fork, so each worker owns its state
+/// (its database connection above all).
+public protocol FastCGIHandler: AnyObject {
+    func respond(to request: FastCGIRequest) -> FastCGIResponse
+}

@@ -1,0 +1,268 @@
+import CFastCGI
+import Glibc
+import Logging
+
+/// A worker process: takes connections from the shared socket and serves one request at a time through
+/// libfcgi. We accept connections ourselves and hand each to libfcgi (FCGX_Request.ipcFd), so that an idle
+/// nginx keep-conn connection never pins the worker: it is let go as soon as another connection waits or
+/// after `keepAliveIdle`. Any malformed input costs only its own connection.
+final class Worker {
+    /// Exit status of a worker that left after its share of requests, so the master can tell it from a crash.
+    static let recycledStatus: Int32 = 75
+
+    private let listener: Listener
+    private let config: PoolConfiguration
+    private let scoreboard: Scoreboard
+    private let slot: Scoreboard.Slot
+    private let handler: FastCGIHandler
+    private var logger: Logger
+    private let checkClients: Bool
+    private let maxRequests: Int
+    private var request = FCGX_Request()
+    private var keptFD: Int32 = -1
+    private var stopping = false
+    private var served = 0
+
+    init(listener: Listener, config: PoolConfiguration, scoreboard: Scoreboard, slot: Int, handler: FastCGIHandler, logger: Logger) {
+        self.listener = listener
+        self.config = config
+        self.scoreboard = scoreboard
+        self.slot = scoreboard.slot(slot)
+        self.handler = handler
+        self.logger = logger
+        self.checkClients = !config.allowedClients.isEmpty && listener.isTCP
+        self.maxRequests = config.maxRequests > 0 ? config.maxRequests + Int.random(in: 0...max(0, config.maxRequestsJitter)) : .max
+    }
+
+    /// Serves until told to stop or recycled; returns the process exit status.
+    func run() -> Int32 {
+        FCGX_Init()
+        // libfcgi never accepts on its own: an invalid listen fd makes FCGX_Accept_r fail instead of blocking
+        // in accept() after a bad connection, and we pass every connection in through ipcFd.
+        FCGX_InitRequest(&request, -1, 0)
+        Signals.install()  // after FCGX_Init, which installs handlers of its own where none are set
+        let flags = fcntl(listener.fd, F_GETFL)
+        _ = fcntl(listener.fd, F_SETFL, flags | O_NONBLOCK)  // workers race for each connection; losers go back to waiting
+        slot.set(.idle)
+        while !stopping && served < maxRequests {
+            if let fd = nextConnection() { serve(fd) }
+        }
+        if keptFD >= 0 { close(keptFD) }
+        if served >= maxRequests {
+            logger.info("worker recycled", metadata: ["requests": "\(served)"])
+            return Worker.recycledStatus
+        }
+        return 0
+    }
+
+    private func handleSignals() {
+        if Signals.take(SIGQUIT) { _exit(0) }
+        if Signals.take(SIGTERM) || Signals.take(SIGINT) { stopping = true }
+        if Signals.take(SIGUSR1), let path = config.logFile { LogFile.reopen(path) }
+        _ = Signals.take(SIGHUP)  // the master reloads; a worker has nothing to do
+        _ = Signals.take(SIGCHLD)
+    }
+
+    /// Waits for work: a request on the kept connection, or a new connection on the listening socket.
+    private func nextConnection() -> Int32? {
+        var fds = [pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0)]
+        if keptFD >= 0 { fds.append(pollfd(fd: keptFD, events: Int16(POLLIN), revents: 0)) }
+        let waitMillis = keptFD >= 0 ? Int(config.keepAliveIdle * 1000) : 1000
+        let ready = Signals.wait(&fds, milliseconds: waitMillis)
+        handleSignals()
+        if ready == 0 && getppid() == 1 && !isSingle { stopping = true }  // the master is gone
+        if keptFD >= 0 {
+            let kept = keptFD
+            if ready > 0 && fds[1].revents != 0 {
+                keptFD = -1
+                return kept  // nginx sent the next request on the kept connection (or closed it)
+            }
+            if ready == 0 || fds[0].revents != 0 || stopping {
+                // Idle too long, or someone else is waiting: let the connection go so we can serve them.
+                close(kept)
+                keptFD = -1
+            }
+        }
+        guard !stopping, ready > 0, fds[0].revents != 0 else { return nil }
+        return acceptConnection()
+    }
+
+    private var isSingle: Bool { listener.origin == .spawned }
+
+    private func acceptConnection() -> Int32? {
+        let fd = accept4Compat(listener.fd)
+        guard fd >= 0 else {
+            if errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED && errno != EINTR {
+                logger.error("accept failed", metadata: ["error": "\(errnoText())"])
+                usleep(10_000)  // e.g. EMFILE: don't spin
+            }
+            return nil
+        }
+        if checkClients {
+            let peer = peerAddress(fd) ?? "?"
+            if !config.allowedClients.contains(peer) {
+                logger.warning("connection refused: client not in allowed list", metadata: ["client": "\(peer)"])
+                close(fd)
+                return nil
+            }
+        }
+        // A stalled peer cannot hold the worker much past the request timeout.
+        var timeout = timeval(tv_sec: Int(config.requestTimeout) + 1, tv_usec: 0)  // the master kills first; this guards single mode
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+
+    private func serve(_ fd: Int32) {
+        var peek: UInt8 = 0
+        guard recv(fd, &peek, 1, Int32(MSG_PEEK)) == 1 else {
+            close(fd)  // the peer closed a kept connection, or sent nothing in time
+            return
+        }
+        slot.beginReading(active: scoreboard.activeCount + 1, poolSize: scoreboard.slotCount)
+        request.ipcFd = fd
+        request.keepConnection = 1  // FCGX_Accept_r first "finishes" the previous request: it must not close fd
+        request.detached = 1        // close at once on error, without libfcgi's lingering close
+        guard FCGX_Accept_r(&request) == 0 else {
+            logger.warning("malformed FastCGI input: connection closed")
+            slot.finish(slowThresholdNanos: .max, counted: false)
+            return
+        }
+        let keepConnection = request.keepConnection != 0
+        let params = readParams()
+        let uri = params["REQUEST_URI"] ?? params["SCRIPT_NAME"] ?? "/"
+        slot.beginRunning(method: params["REQUEST_METHOD"] ?? "", uri: uri)
+
+        var (body, tooLarge, bodyError) = readBody(declared: Int(params["CONTENT_LENGTH"] ?? "") ?? 0)
+        if bodyError {
+            logger.warning("malformed FastCGI request body: connection closed", metadata: ["uri": "\(uri)"])
+            abortConnection()
+            return
+        }
+        let response: FastCGIResponse
+        if let status = statusResponse(params, uri: uri) {
+            response = status
+        } else {
+            let slot = self.slot
+            response = handler.respond(to: FastCGIRequest(params: params, body: body, bodyTooLarge: tooLarge,
+                                                          reportRequestID: { slot.noteRequestID($0) }))
+        }
+        body = []
+        write(response)
+        finish(keep: keepConnection && !tooLarge && !stopping, drain: tooLarge)
+        served += 1
+        slot.finish(slowThresholdNanos: Int64(config.slowRequestThreshold * 1e9), counted: true)
+    }
+
+    private func readParams() -> [String: String] {
+        var params: [String: String] = [:]
+        var cursor = request.envp
+        while let entry = cursor?.pointee {
+            let pair = String(cString: entry)
+            if let equals = pair.firstIndex(of: "=") {
+                params[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+            }
+            cursor = cursor?.successor()
+        }
+        return params
+    }
+
+    /// Reads stdin to its end, up to the limit. Above it the rest is not read (and the connection is closed).
+    private func readBody(declared: Int) -> (body: [UInt8], tooLarge: Bool, error: Bool) {
+        if declared > config.bodyLimit { return ([], true, false) }
+        var body: [UInt8] = []
+        body.reserveCapacity(declared)
+        var chunk = [CChar](repeating: 0, count: 16 * 1024)
+        while true {
+            let count = FCGX_GetStr(&chunk, Int32(chunk.count), request.in)
+            if count <= 0 { break }
+            chunk.withUnsafeBytes { body.append(contentsOf: $0.prefix(Int(count))) }
+            if body.count > config.bodyLimit { return ([], true, false) }
+        }
+        return (body, false, FCGX_GetError(request.in) != 0)
+    }
+
+    private func write(_ response: FastCGIResponse) {
+        let head = response.head
+        var ok = head.withUnsafeBufferPointer { put($0) }
+        if ok && !response.body.isEmpty { ok = response.body.withUnsafeBufferPointer { put($0) } }
+        if !ok { logger.info("client went away before the response was written") }
+    }
+
+    private func put(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        bytes.withMemoryRebound(to: CChar.self) { chars in
+            FCGX_PutStr(chars.baseAddress, Int32(chars.count), request.out) == Int32(chars.count)
+        }
+    }
+
+    /// Ends the request (END_REQUEST) and keeps or closes the connection.
+    private func finish(keep: Bool, drain: Bool) {
+        request.keepConnection = 1
+        request.detached = 1
+        FCGX_Finish_r(&request)  // on a stream error libfcgi closes the connection and sets ipcFd to -1
+        let fd = request.ipcFd
+        request.ipcFd = -1
+        guard fd >= 0 else { return }
+        if keep {
+            keptFD = fd
+        } else {
+            if drain { drainBriefly(fd) }
+            close(fd)
+        }
+    }
+
+    /// Closes a connection whose request could not be read; no response is possible.
+    private func abortConnection() {
+        let fd = request.ipcFd
+        request.keepConnection = 0
+        request.detached = 1
+        FCGX_Finish_r(&request)
+        if request.ipcFd >= 0 { close(fd) }
+        request.ipcFd = -1
+        slot.finish(slowThresholdNanos: .max, counted: false)
+    }
+
+    /// After a 413 the unread body is still arriving. Closing with unread data sends a reset that can destroy
+    /// the response in flight, so read and discard for a moment first (bounded in time and bytes).
+    private func drainBriefly(_ fd: Int32) {
+        shutdown(fd, Int32(SHUT_WR))
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var scratch = [UInt8](repeating: 0, count: 64 * 1024)
+        var total = 0
+        while total < 8 << 20 {
+            let count = recv(fd, &scratch, scratch.count, 0)
+            if count <= 0 { break }
+            total += count
+        }
+    }
+
+    /// The pool status page, when this request is for it. Others than the allowed addresses get a 404.
+    private func statusResponse(_ params: [String: String], uri: String) -> FastCGIResponse? {
+        guard let statusPath = config.statusPath else { return nil }
+        let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
+        guard path == statusPath else { return nil }
+        let json: [UInt8]
+        let status: Int
+        if config.statusAllowed.contains(params["REMOTE_ADDR"] ?? "") {
+            json = StatusPage.render(scoreboard, config: config)
+            status = 200
+        } else {
+            json = Array(#"{"detail":"Not Found"}"#.utf8)
+            status = 404
+        }
+        return FastCGIResponse(status: status, reason: status == 200 ? "OK" : "Not Found",
+                               headers: [("Content-Type", "application/json; charset=utf-8"),
+                                         ("Cache-Control", "no-store"),
+                                         ("X-Content-Type-Options", "nosniff"),
+                                         ("Content-Length", "\(json.count)")],
+                               body: json)
+    }
+}
+
+/// accept() with close-on-exec set, so a reloading master's exec never inherits client connections.
+func accept4Compat(_ listenFD: Int32) -> Int32 {
+    let fd = accept(listenFD, nil, nil)
+    if fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+    return fd
+}

@@ -1,0 +1,78 @@
+import Foundation
+
+/// What a command printed and how it exited.
+public struct CommandResult {
+    public let status: Int32
+    public let output: String
+}
+
+/// Runs a command to completion (bounded by `seconds`), capturing stdout and stderr together.
+public func run(_ arguments: [String], environment: [String: String]? = nil, input: String? = nil, seconds: Double = 120) throws -> CommandResult {
+    let directory = Paths.makeTemporaryDirectory("perch-cmd")
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    var env = environment ?? ProcessInfo.processInfo.environment
+    if env["PATH"] == nil { env["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin" }
+    var fds: [Int32: Int32] = [:]
+    var inputFD: Int32 = -1
+    if let input {
+        let inputPath = directory + "/input"
+        try input.write(toFile: inputPath, atomically: true, encoding: .utf8)
+        inputFD = open(inputPath, O_RDONLY)
+        fds[0] = inputFD
+    }
+    defer { if inputFD >= 0 { close(inputFD) } }
+    let child = try ChildProcess(arguments, environment: env, fds: fds, logPath: directory + "/output")
+    guard let status = child.wait(seconds: seconds) else {
+        child.signal(SIGKILL)
+        child.wait(seconds: 5)
+        throw SupportError("\(arguments.joined(separator: " ")) ran past \(seconds) s")
+    }
+    return CommandResult(status: status, output: child.log)
+}
+
+/// One HTTP exchange through curl: status, headers (lowercased names) and body.
+public struct CurlResponse {
+    public let status: Int
+    public let headers: [String: String]
+    public let body: String
+}
+
+public func curl(_ url: String, method: String = "GET", headers: [String: String] = [:], body: String? = nil,
+                 seconds: Double = 30) throws -> CurlResponse {
+    var arguments = ["/usr/bin/curl", "-s", "-i", "--max-time", "\(Int(seconds))", "-X", method, url]
+    for (name, value) in headers { arguments += ["-H", "\(name): \(value)"] }
+    if let body { arguments += ["--data-binary", "@-"] }
+    let result = try run(arguments, input: body, seconds: seconds + 5)
+    let parts = result.output.components(separatedBy: "\r\n\r\n")
+    guard result.status == 0, parts.count >= 2 else { throw SupportError("curl \(url) failed (\(result.status)): \(result.output)") }
+    let headLines = parts[0].components(separatedBy: "\r\n")
+    let status = Int(headLines.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
+    var headers: [String: String] = [:]
+    for line in headLines.dropFirst() {
+        guard let colon = line.firstIndex(of: ":") else { continue }
+        headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+    return CurlResponse(status: status, headers: headers, body: parts.dropFirst().joined(separator: "\r\n\r\n"))
+}
+
+/// A bounded load from ApacheBench: `requests` in total over `concurrency` connections.
+public struct LoadResult {
+    public let complete: Int
+    public let failed: Int
+    public let non2xx: Int
+    public let output: String
+    public var allSucceeded: Bool { complete > 0 && failed == 0 && non2xx == 0 }
+}
+
+public func abLoad(_ url: String, requests: Int, concurrency: Int, keepAlive: Bool = false) throws -> LoadResult {
+    var arguments = ["/usr/bin/ab", "-q", "-s", "30", "-n", "\(requests)", "-c", "\(concurrency)"]
+    if keepAlive { arguments.append("-k") }
+    arguments.append(url)
+    let result = try run(arguments, seconds: 120)
+    func number(_ label: String) -> Int {
+        guard let line = result.output.split(separator: "\n").first(where: { $0.hasPrefix(label) }) else { return 0 }
+        return Int(line.split(separator: ":").last?.trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "") ?? 0
+    }
+    return LoadResult(complete: number("Complete requests"), failed: number("Failed requests"),
+                      non2xx: number("Non-2xx responses"), output: result.output)
+}

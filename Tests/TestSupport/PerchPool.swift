@@ -1,0 +1,115 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A running `perch serve` master with its pool, on a private unix socket.
+public final class PerchPool: @unchecked Sendable {
+    public let directory: String
+    public let socketPath: String
+    public let process: ChildProcess
+
+    /// Starts the pool and waits until `workers` workers are up. `environment` adds or overrides variables.
+    public init(workers: Int = 2, environment: [String: String] = [:]) throws {
+        directory = Paths.makeTemporaryDirectory("perch-pool")
+        socketPath = directory + "/perch.sock"
+        var env: [String: String] = [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+            "PERCH_LISTEN": "unix:" + socketPath,
+            "PERCH_WORKERS": "\(workers)",
+            "PERCH_ENV": "development",
+            "PERCH_GRACEFUL_TIMEOUT": "10",
+        ]
+        env.merge(environment) { $1 }
+        process = try ChildProcess([Paths.perchBinary, "serve"], environment: env, logPath: directory + "/perch.log")
+        guard eventually(seconds: 20, { FileManager.default.fileExists(atPath: socketPath) && process.children.count >= workers }) else {
+            process.terminate()
+            throw SupportError("pool did not start; its log:\n\(process.log)")
+        }
+    }
+
+    public var workerPIDs: [pid_t] { process.children }
+
+    /// Waits until exactly `count` live workers, none of them in `excluding`.
+    public func waitForWorkers(_ count: Int, excluding: Set<pid_t> = [], seconds: Double = 10) -> Bool {
+        eventually(seconds: seconds) {
+            let live = workerPIDs.filter { ChildProcess.isAlive($0) }
+            return live.count == count && excluding.isDisjoint(with: live)
+        }
+    }
+
+    public func stop() { process.terminate() }
+    deinit { process.terminate() }
+}
+
+/// A private nginx serving the shipped site file (deploy/nginx/perch.conf) on a loopback port, in front of
+/// a pool's socket.
+public final class PrivateNginx: @unchecked Sendable {
+    public let port: Int
+    public let directory: String
+    public let process: ChildProcess
+
+    public init(socketPath: String, siteFile: String = Paths.packageRoot + "/deploy/nginx/perch.conf",
+                replacements: [String: String] = [:]) throws {
+        directory = Paths.makeTemporaryDirectory("perch-nginx")
+        port = try freeLoopbackPort()
+        var site = try String(contentsOfFile: siteFile, encoding: .utf8)
+        site = site.replacingOccurrences(of: "server unix:/run/perch/perch.sock;", with: "server unix:\(socketPath);")
+        site = site.replacingOccurrences(of: "listen 80;", with: "listen 127.0.0.1:\(port);")
+        for (from, to) in replacements { site = site.replacingOccurrences(of: from, with: to) }
+        try site.write(toFile: directory + "/site.conf", atomically: true, encoding: .utf8)
+        let main = """
+        worker_processes 1;
+        pid \(directory)/nginx.pid;
+        error_log \(directory)/error.log warn;
+        events { worker_connections 1024; }
+        http {
+            access_log off;
+            client_body_temp_path \(directory)/body;
+            fastcgi_temp_path \(directory)/fastcgi;
+            proxy_temp_path \(directory)/proxy;
+            include \(directory)/site.conf;
+        }
+        """
+        try main.write(toFile: directory + "/nginx.conf", atomically: true, encoding: .utf8)
+        process = try ChildProcess(["/usr/sbin/nginx", "-p", directory, "-c", directory + "/nginx.conf", "-g", "daemon off;"],
+                                   environment: ["PATH": "/usr/sbin:/usr/bin:/bin"], logPath: directory + "/stderr.log")
+        guard eventually(seconds: 10, { canConnect(port: port) }) else {
+            process.terminate()
+            throw SupportError("nginx did not start: \(process.log)")
+        }
+    }
+
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var errorLog: String { (try? String(contentsOfFile: directory + "/error.log", encoding: .utf8)) ?? "" }
+    public func stop() { process.terminate() }
+    deinit { process.terminate() }
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+public func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard ok else { throw SupportError("no free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+public func canConnect(port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
+}
