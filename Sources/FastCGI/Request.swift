@@ -32,7 +32,7 @@ public struct FastCGIResponse {
     }
 
     /// The CGI response head: `Status:` then the headers, CRLF-terminated (header injection is refused).
-    var head: [UInt8] {
+    public var head: [UInt8] {
         var text = "Status: \(status) \(reason)\r\n"
         for (name, value) in headers where !name.contains(where: \.isNewline) && !value.contains(where: \.isNewline) {
             text += "\(name): \(value)\r\n"

@@ -58,7 +58,10 @@ public final class PrivateNginx: @unchecked Sendable {
         site = site.replacingOccurrences(of: "listen 80;", with: "listen 127.0.0.1:\(port);")
         for (from, to) in replacements { site = site.replacingOccurrences(of: from, with: to) }
         try site.write(toFile: directory + "/site.conf", atomically: true, encoding: .utf8)
+        // As root (CI), nginx's workers would drop to nobody and could not reach our private 0700 folders.
+        let user = geteuid() == 0 ? "user root root;" : ""
         let main = """
+        \(user)
         worker_processes 1;
         pid \(directory)/nginx.pid;
         error_log \(directory)/error.log warn;

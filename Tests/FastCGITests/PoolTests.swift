@@ -1,0 +1,314 @@
+import Foundation
+import Testing
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The pool as operators meet it: the real binary, real signals, real nginx in front. Serialized because
+/// each test measures its own processes on a 2-core machine.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct PoolTests {
+    @Test func healthThroughNginx() throws {
+        let pool = try PerchPool(workers: 2)
+        let nginx = try PrivateNginx(socketPath: pool.socketPath)
+        let response = try curl(nginx.baseURL + "/api/v1/health")
+        #expect(response.status == 200)
+        #expect(response.body == #"{"status":"ok"}"#)
+        #expect(response.headers["content-type"] == "application/json; charset=utf-8")
+    }
+
+    @Test func killedWorkerIsReplacedAtOnceAndOthersAreUnaffected() throws {
+        let pool = try PerchPool(workers: 2)
+        let nginx = try PrivateNginx(socketPath: pool.socketPath)
+        let victim = try #require(pool.workerPIDs.first)
+        kill(victim, SIGKILL)
+        #expect(pool.waitForWorkers(2, excluding: [victim], seconds: 2))
+        let load = try abLoad(nginx.baseURL + "/api/v1/health", requests: 1_000, concurrency: 10)
+        #expect(load.allSucceeded, "\(load.output)")
+        #expect(pool.process.log.contains("worker died"))
+        #expect(pool.process.log.contains("pid=\(victim)"))
+    }
+
+    @Test func killDuringLoadCostsAtMostTheRequestInFlight() throws {
+        let pool = try PerchPool(workers: 2)
+        let nginx = try PrivateNginx(socketPath: pool.socketPath)
+        let victims = pool.workerPIDs
+        let result = Locked<LoadResult?>(nil)
+        let loader = Thread { result.set(try? abLoad(nginx.baseURL + "/api/v1/health", requests: 3_000, concurrency: 8)) }
+        loader.start()
+        usleep(300_000)
+        kill(victims[0], SIGKILL)
+        #expect(eventually(seconds: 60) { result.get() != nil })
+        let load = try #require(result.get())
+        #expect(load.complete == 3_000)
+        #expect(load.non2xx <= 1 && load.failed <= 1, "\(load.output)")  // ab counts a 502 twice: non-2xx and length
+        #expect(pool.waitForWorkers(2, excluding: [victims[0]], seconds: 2))
+    }
+
+    @Test func reloadUnderLoadDropsNothing() throws {
+        let pool = try PerchPool(workers: 2)
+        let nginx = try PrivateNginx(socketPath: pool.socketPath)
+        let before = Set(pool.workerPIDs)
+        let result = Locked<LoadResult?>(nil)
+        let loader = Thread { result.set(try? abLoad(nginx.baseURL + "/api/v1/health", requests: 2_000, concurrency: 20)) }
+        loader.start()
+        usleep(200_000)
+        pool.process.signal(SIGHUP)
+        #expect(eventually(seconds: 60) { result.get() != nil })
+        let load = try #require(result.get())
+        #expect(load.complete == 2_000 && load.allSucceeded, "\(load.output)")
+        #expect(pool.waitForWorkers(2, excluding: before, seconds: 15), "old workers should leave: \(pool.process.log)")
+        #expect(pool.process.log.contains("HUP: reloading"))
+        #expect(pool.process.poll() == nil, "the master survives a reload")
+    }
+
+    @Test func recyclingAtSmallMaxRequestsDropsNothing() throws {
+        let pool = try PerchPool(workers: 2, environment: ["PERCH_MAX_REQUESTS": "50", "PERCH_MAX_REQUESTS_JITTER": "10"])
+        let nginx = try PrivateNginx(socketPath: pool.socketPath)
+        let load = try abLoad(nginx.baseURL + "/api/v1/health", requests: 2_000, concurrency: 20)
+        #expect(load.complete == 2_000 && load.allSucceeded, "\(load.output)")
+        #expect(pool.process.log.contains("worker recycled after max_requests"))
+    }
+
+    @Test func reloadWithBrokenConfigurationKeepsServing() throws {
+        let directory = Paths.makeTemporaryDirectory()
+        let configFile = directory + "/perch.env"
+        try "PERCH_LOG_LEVEL=info\n".write(toFile: configFile, atomically: true, encoding: .utf8)
+        let pool = try PerchPool(workers: 2, environment: ["PERCH_CONFIG_FILE": configFile])
+        let workers = Set(pool.workerPIDs)
+        try "PERCH_WORKERS=lots\n".write(toFile: configFile, atomically: true, encoding: .utf8)
+        pool.process.signal(SIGHUP)
+        #expect(eventually(seconds: 10) { pool.process.log.contains("reload refused") })
+        #expect(Set(pool.workerPIDs) == workers)
+        let connection = try FastCGIConnection(unixPath: pool.socketPath)
+        connection.send(FastCGIConnection.request(fastCGIParams("/api/v1/health")))
+        #expect(connection.readResponse()?.hasPrefix("Status: 200 OK") == true)
+    }
+
+    @Test func termLetsInFlightRequestsFinishThenExitsZero() throws {
+        let pool = try PerchPool(workers: 2)
+        let workers = pool.workerPIDs
+        // A request whose body is still arriving when TERM comes.
+        let connection = try FastCGIConnection(unixPath: pool.socketPath)
+        var params = fastCGIParams("/api/v1/health", method: "POST")
+        params["CONTENT_LENGTH"] = "10"
+        params["CONTENT_TYPE"] = "application/json"
+        connection.send(FastCGIConnection.beginRequest() + FastCGIConnection.params(params) + FastCGIConnection.stdin(Array("12345".utf8), end: false))
+        usleep(300_000)
+        pool.process.signal(SIGTERM)
+        usleep(300_000)
+        #expect(pool.process.poll() == nil, "the master waits for the request in flight")
+        connection.send(FastCGIConnection.stdin(Array("67890".utf8)))
+        let response = try #require(connection.readResponse())
+        #expect(response.hasPrefix("Status: "))
+        #expect(pool.process.wait(seconds: 10) == 0)
+        #expect(workers.allSatisfy { !ChildProcess.isAlive($0) })
+        #expect(!FileManager.default.fileExists(atPath: pool.socketPath), "the socket file is removed")
+    }
+
+    @Test func quitStopsAtOnce() throws {
+        let pool = try PerchPool(workers: 2)
+        let workers = pool.workerPIDs
+        let connection = try FastCGIConnection(unixPath: pool.socketPath)
+        var params = fastCGIParams("/api/v1/health", method: "POST")
+        params["CONTENT_LENGTH"] = "10"
+        connection.send(FastCGIConnection.beginRequest() + FastCGIConnection.params(params))
+        usleep(200_000)
+        pool.process.signal(SIGQUIT)
+        #expect(pool.process.wait(seconds: 5) == 0)
+        #expect(eventually(seconds: 2) { workers.allSatisfy { !ChildProcess.isAlive($0) } })
+    }
+
+    @Test func requestPastTheTimeoutIsKilledAndLogged() throws {
+        let pool = try PerchPool(workers: 2, environment: ["PERCH_REQUEST_TIMEOUT": "1"])
+        let connection = try FastCGIConnection(unixPath: pool.socketPath)
+        var params = fastCGIParams("/api/v1/health?stuck=1", method: "POST")
+        params["CONTENT_LENGTH"] = "100"
+        params["HTTP_X_REQUEST_ID"] = "stuck-request-1"
+        connection.send(FastCGIConnection.beginRequest() + FastCGIConnection.params(params) + FastCGIConnection.stdin(Array("x".utf8), end: false))
+        #expect(eventually(seconds: 5) { pool.process.log.contains("request timed out: worker killed") }, "\(pool.process.log)")
+        #expect(pool.process.log.contains("/api/v1/health?stuck=1"))
+        #expect(connection.closedByPeer())
+        #expect(pool.waitForWorkers(2, seconds: 3))
+        let healthy = try FastCGIConnection(unixPath: pool.socketPath)
+        healthy.send(FastCGIConnection.request(fastCGIParams("/api/v1/health")))
+        #expect(healthy.readResponse()?.hasPrefix("Status: 200 OK") == true)
+    }
+
+    @Test func bodyOverTheLimitGets413AndTheConnectionIsNotReused() throws {
+        let pool = try PerchPool(workers: 1, environment: ["PERCH_BODY_LIMIT": "1000"])
+        let nginx = try PrivateNginx(socketPath: pool.socketPath)
+        let big = String(repeating: "x", count: 5_000)
+        let tooLarge = try curl(nginx.baseURL + "/api/v1/health", method: "POST", headers: ["Content-Type": "application/json"], body: big)
+        #expect(tooLarge.status == 413)
+        // A declared length over the limit is refused without reading (raw FastCGI, body never sent).
+        let connection = try FastCGIConnection(unixPath: pool.socketPath)
+        var params = fastCGIParams("/api/v1/health", method: "POST")
+        params["CONTENT_LENGTH"] = "\(1 << 30)"
+        connection.send(FastCGIConnection.beginRequest(keepConnection: true) + FastCGIConnection.params(params))
+        #expect(connection.readResponse()?.hasPrefix("Status: 413") == true)
+        #expect(connection.closedByPeer())
+        #expect(try curl(nginx.baseURL + "/api/v1/health").status == 200)
+    }
+
+    @Test func idleKeptConnectionDoesNotStarveOthers() throws {
+        // One worker and a long idle allowance: only "someone else is waiting" can free the worker.
+        let pool = try PerchPool(workers: 1, environment: ["PERCH_KEEPALIVE_IDLE": "60"])
+        let kept = try FastCGIConnection(unixPath: pool.socketPath)
+        kept.send(FastCGIConnection.request(fastCGIParams("/api/v1/health"), keepConnection: true))
+        #expect(kept.readResponse()?.hasPrefix("Status: 200 OK") == true)
+        // `kept` stays open and idle; a second client must still be served promptly.
+        let started = Date()
+        let other = try FastCGIConnection(unixPath: pool.socketPath, receiveTimeout: 5)
+        other.send(FastCGIConnection.request(fastCGIParams("/api/v1/health")))
+        #expect(other.readResponse()?.hasPrefix("Status: 200 OK") == true)
+        #expect(Date().timeIntervalSince(started) < 3)
+    }
+
+    @Test func keptConnectionServesSeveralRequests() throws {
+        let pool = try PerchPool(workers: 1)
+        let connection = try FastCGIConnection(unixPath: pool.socketPath)
+        for _ in 0..<5 {
+            connection.send(FastCGIConnection.request(fastCGIParams("/api/v1/health"), keepConnection: true))
+            #expect(connection.readResponse()?.hasSuffix(#"{"status":"ok"}"#) == true)
+        }
+    }
+
+    @Test func malformedInputCostsOnlyItsConnection() throws {
+        let pool = try PerchPool(workers: 2)
+        let nginx = try PrivateNginx(socketPath: pool.socketPath)
+        let workers = Set(pool.workerPIDs)
+        var generator = SeededGenerator(seed: 42)
+        var attacks: [[UInt8]] = [
+            [1, 1, 0],                                                         // truncated header
+            [1, 1, 0, 1, 0xff, 0xff, 0xff, 0] + [UInt8](repeating: 0, count: 100), // absurd length, short content
+            [9, 9, 9, 9, 9, 9, 9, 9, 9, 9],                                    // wrong version
+            FastCGIConnection.record(type: 77, content: [1, 2, 3]),             // unknown record type
+            FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 4, content: [0xff, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff]), // a param claiming gigabytes
+            FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 4, content: [0x80, 0, 0, 5, 1]) + FastCGIConnection.record(type: 4, content: []), // truncated name
+            FastCGIConnection.params(["A": "B"]),                                // params before begin
+        ]
+        for _ in 0..<40 { attacks.append((0..<Int.random(in: 1...512, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }) }
+        for attack in attacks {
+            let connection = try FastCGIConnection(unixPath: pool.socketPath, receiveTimeout: 5)
+            connection.send(attack)
+            shutdown(connection.fd, Int32(SHUT_WR))
+            _ = connection.closedByPeer()
+            #expect(try curl(nginx.baseURL + "/api/v1/health").status == 200)
+        }
+        #expect(Set(pool.workerPIDs) == workers, "no worker died: \(pool.process.log)")
+        for pid in workers {
+            let rss = try #require(ChildProcess.residentKilobytes(pid))
+            #expect(rss < 64 * 1024, "worker \(pid) resident \(rss) kB")
+        }
+        #expect(pool.process.log.contains("malformed FastCGI input"))
+    }
+
+    @Test func statusPageForAllowedAddressesOnly() throws {
+        let pool = try PerchPool(workers: 2, environment: ["PERCH_STATUS_PATH": "/status"])
+        let nginx = try PrivateNginx(socketPath: pool.socketPath)
+        _ = try curl(nginx.baseURL + "/api/v1/health")
+        let status = try curl(nginx.baseURL + "/status")
+        #expect(status.status == 200)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(status.body.utf8)) as? [String: Any])
+        #expect(json["total_processes"] as? Int == 2)
+        #expect((json["accepted_conn"] as? Int ?? 0) >= 2)
+        #expect((json["processes"] as? [[String: Any]])?.count == 2)
+        for key in ["start_time", "idle_processes", "active_processes", "max_active_processes", "max_children_reached", "slow_requests"] {
+            #expect(json[key] != nil, "missing \(key)")
+        }
+        let outsider = try FastCGIConnection(unixPath: pool.socketPath)
+        outsider.send(FastCGIConnection.request(fastCGIParams("/status", remoteAddress: "203.0.113.9")))
+        #expect(outsider.readResponse()?.hasPrefix("Status: 404") == true)
+    }
+
+    @Test func badConfigurationIsRefusedClearly() throws {
+        let result = try run([Paths.perchBinary, "serve"], environment: ["PERCH_WORKERS": "lots", "PERCH_LISTEN": "nowhere", "PATH": "/usr/bin:/bin"])
+        #expect(result.status == 78)
+        #expect(result.output.contains("PERCH_WORKERS"))
+        #expect(result.output.contains("PERCH_LISTEN"))
+    }
+
+    @Test func nothingToServeOnIsAClearError() throws {
+        let result = try run([Paths.perchBinary, "serve"], environment: ["PATH": "/usr/bin:/bin"])
+        #expect(result.status == 78)
+        #expect(result.output.contains("PERCH_LISTEN"))
+    }
+}
+
+/// The other ways to be started: systemd's socket, a web server's fd 0, plain CGI.
+@Suite(.serialized, .timeLimit(.minutes(2)))
+struct SocketSourceTests {
+    @Test func systemdSocketActivation() throws {
+        let directory = Paths.makeTemporaryDirectory()
+        let path = directory + "/activated.sock"
+        let fd = try listeningUnixSocket(path)
+        defer { close(fd) }
+        let child = try ChildProcess([Paths.perchBinary, "serve"], environment: ["LISTEN_FDS": "1", "PERCH_WORKERS": "2", "PATH": "/usr/bin:/bin"],
+                                     fds: [3: fd], logPath: directory + "/log", listenPIDVariable: "LISTEN_PID")
+        defer { child.terminate() }
+        let result = try run(["/usr/bin/cgi-fcgi", "-bind", "-connect", path],
+                             environment: ["REQUEST_METHOD": "GET", "REQUEST_URI": "/api/v1/health", "PATH": "/usr/bin:/bin"], seconds: 20)
+        #expect(result.output.contains("Status: 200 OK"), "\(result.output) \(child.log)")
+        #expect(result.output.contains(#"{"status":"ok"}"#))
+        #expect(child.log.contains("systemd"))
+        #expect(eventually(seconds: 5) { child.children.count == 2 })
+    }
+
+    @Test func spawnedBySpawnFcgiOnFdZero() throws {
+        let directory = Paths.makeTemporaryDirectory()
+        let path = directory + "/spawned.sock"
+        let child = try ChildProcess(["/usr/bin/spawn-fcgi", "-n", "-s", path, "--", Paths.perchBinary, "serve"],
+                                     environment: ["PATH": "/usr/bin:/bin"], logPath: directory + "/log")
+        defer { child.terminate() }
+        #expect(eventually(seconds: 10) { FileManager.default.fileExists(atPath: path) })
+        let result = try run(["/usr/bin/cgi-fcgi", "-bind", "-connect", path],
+                             environment: ["REQUEST_METHOD": "GET", "REQUEST_URI": "/api/v1/health", "PATH": "/usr/bin:/bin"], seconds: 20)
+        #expect(result.output.contains("Status: 200 OK"), "\(result.output) \(child.log)")
+        #expect(child.children.isEmpty, "spawned on fd 0 it is a single worker, no pool")
+    }
+
+    @Test func plainCGIAnswersOneRequest() throws {
+        let result = try run([Paths.perchBinary, "serve"], environment: [
+            "GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "GET", "REQUEST_URI": "/api/v1/health", "PATH": "/usr/bin:/bin",
+        ])
+        #expect(result.status == 0)
+        #expect(result.output.hasPrefix("Status: 200 OK\r\n"))
+        #expect(result.output.hasSuffix(#"{"status":"ok"}"#))
+    }
+}
+
+func listeningUnixSocket(_ path: String) throws -> Int32 {
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: path.utf8.prefix($0.count - 1)) }
+    let ok = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
+    }
+    guard ok, listen(fd, 64) == 0 else { throw SupportError("cannot listen on \(path)") }
+    return fd
+}
+
+/// A small lock-protected box for results handed between a loader thread and the test.
+final class Locked<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func get() -> Value { lock.lock(); defer { lock.unlock() }; return value }
+    func set(_ newValue: Value) { lock.lock(); value = newValue; lock.unlock() }
+}
+
+/// Deterministic randomness, so a failing fuzz case can be replayed.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
