@@ -223,6 +223,33 @@ struct PoolTests {
         #expect(outsider.readResponse()?.hasPrefix("Status: 404") == true)
     }
 
+    @Test func tcpSocketHonoursTheAllowedClientsList() throws {
+        let port = try freeLoopbackPort()
+        let pool = try PerchPool(workers: 1, environment: ["PERCH_LISTEN": "127.0.0.1:\(port)", "PERCH_ALLOWED_CLIENTS": "127.0.0.2"],
+                                 waitForSocketFile: false)
+        #expect(eventually(seconds: 5) { canConnect(port: port) })
+        let allowed = try FastCGIConnection(host: "127.0.0.1", port: port, from: "127.0.0.2")
+        allowed.send(FastCGIConnection.request(fastCGIParams("/api/v1/health")))
+        #expect(allowed.readResponse()?.hasPrefix("Status: 200 OK") == true)
+        let refused = try FastCGIConnection(host: "127.0.0.1", port: port, from: "127.0.0.1")
+        refused.send(FastCGIConnection.request(fastCGIParams("/api/v1/health")))
+        #expect(refused.readResponse() == nil)
+        #expect(eventually(seconds: 2) { pool.process.log.contains("client not in allowed list") })
+    }
+
+    @Test func usr1ReopensTheLogFile() throws {
+        let directory = Paths.makeTemporaryDirectory()
+        let logFile = directory + "/perch.log"
+        let pool = try PerchPool(workers: 1, environment: ["PERCH_LOG_FILE": logFile])
+        #expect(eventually(seconds: 5) { ((try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "").contains("pool started") })
+        try FileManager.default.moveItem(atPath: logFile, toPath: logFile + ".1")
+        pool.process.signal(SIGUSR1)
+        #expect(eventually(seconds: 5) { ((try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "").contains("log files reopened") })
+        pool.process.signal(SIGTERM)
+        #expect(pool.process.wait(seconds: 10) == 0)
+        #expect(((try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "").contains("pool stopped"))
+    }
+
     @Test func badConfigurationIsRefusedClearly() throws {
         let result = try run([Paths.perchBinary, "serve"], environment: ["PERCH_WORKERS": "lots", "PERCH_LISTEN": "nowhere", "PATH": "/usr/bin:/bin"])
         #expect(result.status == 78)

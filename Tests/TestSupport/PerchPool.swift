@@ -10,7 +10,7 @@ public final class PerchPool: @unchecked Sendable {
     public let process: ChildProcess
 
     /// Starts the pool and waits until `workers` workers are up. `environment` adds or overrides variables.
-    public init(workers: Int = 2, environment: [String: String] = [:]) throws {
+    public init(workers: Int = 2, environment: [String: String] = [:], waitForSocketFile: Bool = true) throws {
         directory = Paths.makeTemporaryDirectory("perch-pool")
         socketPath = directory + "/perch.sock"
         var env: [String: String] = [
@@ -22,7 +22,7 @@ public final class PerchPool: @unchecked Sendable {
         ]
         env.merge(environment) { $1 }
         process = try ChildProcess([Paths.perchBinary, "serve"], environment: env, logPath: directory + "/perch.log")
-        guard eventually(seconds: 20, { FileManager.default.fileExists(atPath: socketPath) && process.children.count >= workers }) else {
+        guard eventually(seconds: 20, { (!waitForSocketFile || FileManager.default.fileExists(atPath: socketPath)) && process.children.count >= workers }) else {
             process.terminate()
             throw SupportError("pool did not start; its log:\n\(process.log)")
         }
