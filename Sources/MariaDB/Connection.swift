@@ -115,19 +115,52 @@ public final class Connection {
 
     // MARK: - Readiness
 
-    /// A cheap liveness check for readiness probes: true when the server answers a ping. When no connection
-    /// is open, opens one with a connect timeout of at most `timeout` seconds.
+    /// A cheap liveness check for readiness probes: true when the server answers a ping within `timeout`
+    /// seconds (connecting first, if needed, with at most that connect timeout). A server that does not
+    /// answer in time costs the connection: it is dropped and reopened on next use.
     public func ping(timeout: Int = 2) -> Bool {
         guard !inTransaction else { return !transactionBroken }
         do {
             try withConnection(sentNothing: { true }, connectTimeout: timeout) { mysql in
-                if mysql_ping(mysql) != 0 { throw Self.error(of: mysql) }
+                try self.boundedPing(mysql, deadline: Date().addingTimeInterval(TimeInterval(timeout)))
             }
             return true
         } catch {
             logger.warning("database ping failed", metadata: ["error": "\(error)"])
             return false
         }
+    }
+
+    /// mysql_ping through the non-blocking API, so a server that accepts but never answers (overloaded,
+    /// stopped) is given up on at `deadline` instead of after the read timeout.
+    private func boundedPing(_ mysql: UnsafeMutablePointer<MYSQL>, deadline: Date) throws {
+        var result: Int32 = 0
+        var status = mysql_ping_start(&result, mysql)
+        while status != 0 {
+            let remaining = Int32(max(0, deadline.timeIntervalSinceNow * 1000).rounded(.up))
+            var wait = remaining
+            if status & MYSQL_WAIT_TIMEOUT != 0 { wait = min(wait, Int32(clamping: mysql_get_timeout_value_ms(mysql))) }
+            var events: Int16 = 0
+            if status & MYSQL_WAIT_READ != 0 { events |= Int16(POLLIN) }
+            if status & MYSQL_WAIT_WRITE != 0 { events |= Int16(POLLOUT) }
+            if status & MYSQL_WAIT_EXCEPT != 0 { events |= Int16(POLLPRI) }
+            var entry = pollfd(fd: mysql_get_socket(mysql), events: events, revents: 0)
+            let ready = poll(&entry, 1, wait)
+            if ready < 0 && errno == EINTR { continue }
+            var happened: Int32 = 0
+            if ready > 0 {
+                if entry.revents & Int16(POLLIN | POLLERR | POLLHUP) != 0 { happened |= MYSQL_WAIT_READ }
+                if entry.revents & Int16(POLLOUT) != 0 { happened |= MYSQL_WAIT_WRITE }
+                if entry.revents & Int16(POLLPRI) != 0 { happened |= MYSQL_WAIT_EXCEPT }
+            } else if remaining > wait {
+                happened = MYSQL_WAIT_TIMEOUT  // the library's own (read) timeout fired first
+            } else {
+                disconnect()  // the ping is half-way; this connection cannot be used again
+                throw DatabaseError.timeout(message: "the server did not answer a ping in time")
+            }
+            status = mysql_ping_cont(&result, mysql, happened)
+        }
+        if result != 0 { throw Self.error(of: mysql) }
     }
 
     // MARK: - Running statements
@@ -242,6 +275,7 @@ public final class Connection {
         mysql_options(mysql, MYSQL_OPT_LOCAL_INFILE, &zero)
         mysql_options(mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4")
         mysql_options(mysql, MYSQL_INIT_COMMAND, Self.sessionSetup)
+        mysql_options(mysql, MYSQL_OPT_NONBLOCK, nil)  // enables the *_start/_cont calls ping() uses
         if let tls = config.tls {
             var yes: my_bool = 1
             var verify: my_bool = tls.verifyServerCertificate ? 1 : 0

@@ -63,6 +63,20 @@ import Testing
         #expect(try db.query("SELECT COUNT(*) AS n FROM t")[0].get("n", as: Int.self) == 0)
     }
 
+    @Test func pingGivesUpOnAFrozenServerWithinItsTimeout() throws {
+        let db = Connection(configuration: try Self.server.makeDatabase())
+        #expect(db.ping(timeout: 1))
+        try Self.server.suspend()
+        let started = Date()
+        let answered = db.ping(timeout: 1)
+        let waited = Date().timeIntervalSince(started)
+        try Self.server.resume()
+        #expect(answered == false)
+        #expect(waited < 5, "waited \(waited)s")  // far below the 30s read timeout
+        #expect(db.ping(timeout: 2))
+        #expect(try db.query("SELECT 1 AS one")[0].get("one", as: Int.self) == 1)
+    }
+
     @Test func aConnectionKilledByTheServerIsReplaced() throws {
         let configuration = try Self.server.makeDatabase()
         let db = Connection(configuration: configuration)

@@ -71,6 +71,30 @@ public final class PrivateMariaDB: @unchecked Sendable {
         }
     }
 
+    /// Freezes the server (SIGSTOP): it keeps its connections but answers nothing, as when overloaded.
+    public func suspend() throws {
+        try signalServer(SIGSTOP)
+        // The signal is delivered asynchronously: wait until the kernel reports the process stopped.
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline {
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            if let close = stat.lastIndex(of: ")"), stat[close...].hasPrefix(") T") { return }
+            usleep(5_000)
+        }
+    }
+
+    /// Undoes `suspend()` (SIGCONT).
+    public func resume() throws {
+        try signalServer(SIGCONT)
+    }
+
+    private func signalServer(_ signal: Int32) throws {
+        try lock.withLock {
+            guard !isExternal, pid > 0 else { throw SetupError("no private server running") }
+            kill(pid, signal)
+        }
+    }
+
     public func restart() throws {
         try stop()
         try start()
@@ -144,6 +168,7 @@ public final class PrivateMariaDB: @unchecked Sendable {
     private func stopServer() {
         guard pid > 0 else { return }
         admin?.close()
+        kill(pid, SIGCONT)  // in case a test suspended it
         kill(pid, SIGTERM)
         var status: Int32 = 0
         let deadline = Date().addingTimeInterval(60)
