@@ -166,6 +166,21 @@ public final class Connection {
     // MARK: - Running statements
 
     private func run(_ sql: String, _ binds: [DatabaseValue]) throws -> PreparedStatement.Outcome {
+        do {
+            return try runOnce(sql, binds)
+        } catch DatabaseError.server(code: Int(CR_NEW_STMT_METADATA), let message) {
+            // The table changed shape (ALTER TABLE) since this statement was prepared: libmariadb refuses
+            // the new result after the server ran it. The handle is unusable, so prepare it afresh; a
+            // SELECT is safe to run again, anything else surfaces the error once.
+            statements.removeValue(forKey: sql)?.close()
+            let verb = sql.drop(while: { $0.isWhitespace || $0 == "(" }).prefix(6).uppercased()
+            guard verb == "SELECT" else { throw DatabaseError.server(code: Int(CR_NEW_STMT_METADATA), message: message) }
+            logger.info("statement prepared again after a schema change")
+            return try runOnce(sql, binds)
+        }
+    }
+
+    private func runOnce(_ sql: String, _ binds: [DatabaseValue]) throws -> PreparedStatement.Outcome {
         // Preparing changes nothing on the server, so a prepare that fails on a stale connection may
         // be retried on a fresh one; execution never is.
         var executing = false

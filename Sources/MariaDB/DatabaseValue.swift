@@ -53,9 +53,11 @@ public protocol DatabaseValueConvertible {
 
 extension Int64: DatabaseValueConvertible {
     public var databaseValue: DatabaseValue { .int(self) }
+    /// Also accepts whole-number DECIMAL text, which SUM() of integers returns.
     public init?(databaseValue: DatabaseValue) {
         switch databaseValue {
         case let .int(v): self = v
+        case let .string(s): guard let v = Int64(s) else { return nil }; self = v
         default: return nil
         }
     }

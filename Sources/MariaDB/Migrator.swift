@@ -1,7 +1,7 @@
 import Foundation
 
 /// One migration file and where it stands.
-public struct MigrationStatus: Sendable, Equatable {
+public struct MigrationStatus: Sendable, Equatable, CustomStringConvertible {
     public enum State: Sendable, Equatable {
         case pending
         case applied(at: Date)
@@ -15,6 +15,23 @@ public struct MigrationStatus: Sendable, Equatable {
     /// File name, e.g. "0001_create_users.sql".
     public var name: String
     public var state: State
+
+    /// One line for `migrate --status`, e.g. "applied  0001_create_users.sql  2026-01-02 03:04:05 UTC".
+    public var description: String {
+        func utc(_ date: Date) -> String {
+            let f = DateFormatter()
+            f.locale = Locale(identifier: "en_US_POSIX")
+            f.timeZone = TimeZone(identifier: "UTC")
+            f.dateFormat = "yyyy-MM-dd HH:mm:ss 'UTC'"
+            return f.string(from: date)
+        }
+        switch state {
+        case .pending: return "pending  \(name)"
+        case let .applied(at): return "applied  \(name)  \(utc(at))"
+        case let .changed(at): return "CHANGED  \(name)  applied \(utc(at)), file modified since"
+        case let .missing(at): return "MISSING  \(name)  applied \(utc(at)), file gone"
+        }
+    }
 }
 
 public enum MigrationError: Error, Equatable, CustomStringConvertible {

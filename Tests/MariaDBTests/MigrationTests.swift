@@ -40,6 +40,7 @@ let twoFiles = [
         for entry in status {
             guard case .applied = entry.state else { Issue.record("\(entry)"); continue }
         }
+        #expect(status[0].description.hasPrefix("applied  0001_first.sql  20"))
         let sums = try db.query("SELECT checksum FROM schema_migrations ORDER BY version").map { try $0.get("checksum", as: String.self) }
         #expect(sums.count == 2 && sums.allSatisfy { $0.count == 64 })
 

@@ -98,6 +98,28 @@ import Testing
         #expect(try db.query("SELECT COUNT(*) AS c FROM t WHERE n >= ?", [.integer(10)])[0].get("c", as: Int.self) == 40)
     }
 
+    @Test func aCachedStatementSeesASchemaChange() throws {
+        let db = try freshConnection()
+        try db.execute("CREATE TABLE t (a INT)")
+        try db.execute("INSERT INTO t VALUES (1)")
+        #expect(try db.query("SELECT * FROM t")[0].columns.names == ["a"])
+        try db.execute("ALTER TABLE t ADD COLUMN b VARCHAR(10) NOT NULL DEFAULT 'x'")
+        let row = try db.query("SELECT * FROM t")[0]
+        #expect(row.columns.names == ["a", "b"])
+        #expect(try row.get("b", as: String.self) == "x")
+        // Same number of columns, other type.
+        try db.execute("ALTER TABLE t MODIFY a VARCHAR(10) NOT NULL")
+        try db.execute("UPDATE t SET a = ?", ["ten"])
+        #expect(try db.query("SELECT * FROM t")[0].get("a", as: String.self) == "ten")
+    }
+
+    @Test func sumOfIntegersReadsAsAnInteger() throws {
+        let db = try freshConnection()
+        try db.execute("CREATE TABLE t (n INT)")
+        try db.execute("INSERT INTO t VALUES (?), (?)", [40, 2])
+        #expect(try db.query("SELECT SUM(n) AS total FROM t")[0].get("total", as: Int.self) == 42)
+    }
+
     @Test func readingErrorsNameTheColumn() throws {
         let db = try freshConnection()
         let row = try #require(try db.query("SELECT 1 AS one, 'x' AS letter").first)
