@@ -21,7 +21,10 @@ public final class PrivateMariaDB: @unchecked Sendable {
     private let lock = NSLock()
     private let allowExternal: Bool
     private var folder: String?
-    private var pid: pid_t = 0
+    /// The shell that runs mariadbd and kills it when `lifeline` closes, which also happens when this
+    /// process dies in any way (crash, SIGKILL): no server outlives its tests.
+    private var guardian: pid_t = 0
+    private var lifeline: Int32 = -1
     private var server: DatabaseConfiguration?
     private var admin: Connection?
     private var databaseCounter = 0
@@ -77,7 +80,7 @@ public final class PrivateMariaDB: @unchecked Sendable {
         // The signal is delivered asynchronously: wait until the kernel reports the process stopped.
         let deadline = Date().addingTimeInterval(5)
         while Date() < deadline {
-            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            let stat = (try? String(contentsOfFile: "/proc/\(serverPID())/stat", encoding: .utf8)) ?? ""
             if let close = stat.lastIndex(of: ")"), stat[close...].hasPrefix(") T") { return }
             usleep(5_000)
         }
@@ -90,7 +93,8 @@ public final class PrivateMariaDB: @unchecked Sendable {
 
     private func signalServer(_ signal: Int32) throws {
         try lock.withLock {
-            guard !isExternal, pid > 0 else { throw SetupError("no private server running") }
+            let pid = serverPID()
+            guard !isExternal, guardian > 0, pid > 0 else { throw SetupError("no private server running") }
             kill(pid, signal)
         }
     }
@@ -114,7 +118,7 @@ public final class PrivateMariaDB: @unchecked Sendable {
             server = configuration.with(database: nil)
             return server!
         }
-        if pid > 0, let server { return server }
+        if guardian > 0, let server { return server }
         let folder = try self.folder ?? makeFolder()
         self.folder = folder
         let data = folder + "/data"
@@ -126,14 +130,22 @@ public final class PrivateMariaDB: @unchecked Sendable {
             guard status == 0 else { throw SetupError("mariadb-install-db failed (\(status)); see \(folder)/install.log") }
         }
         let socket = folder + "/mysqld.sock"
-        pid = try spawn(try tool("mariadbd"), [
+        try? FileManager.default.removeItem(atPath: folder + "/mysqld.pid")
+        var pipeEnds: [Int32] = [-1, -1]
+        guard pipe(&pipeEnds) == 0 else { throw SetupError("cannot create a pipe") }
+        // Not inherited by anything else this process spawns; the spawn below dup2s the read end to fd 3.
+        _ = fcntl(pipeEnds[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(pipeEnds[1], F_SETFD, FD_CLOEXEC)
+        defer { close(pipeEnds[0]) }
+        lifeline = pipeEnds[1]
+        guardian = try spawn("/bin/sh", ["-c", Self.guardianScript, "sh", folder, try tool("mariadbd"),
             "--no-defaults", "--datadir=\(data)", "--socket=\(socket)", "--skip-networking",
             "--pid-file=\(folder)/mysqld.pid", "--log-error=\(folder)/error.log", "--tmpdir=\(folder)",
             "--skip-log-bin", "--skip-name-resolve", "--innodb-buffer-pool-size=32M",
             "--innodb-log-file-size=16M", "--innodb-flush-log-at-trx-commit=2", "--innodb-doublewrite=0",
             "--innodb-lock-wait-timeout=10", "--max-connections=1000",
             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
-        ] + userArgument, log: folder + "/stdout.log")
+        ] + userArgument, log: folder + "/stdout.log", lifeline: pipeEnds[0])
         PrivateMariaDB.register(self)
         let configuration = DatabaseConfiguration(endpoint: .socket(path: socket), user: "root", database: nil,
                                                   connectTimeout: 2, readTimeout: 30, writeTimeout: 30)
@@ -144,14 +156,36 @@ public final class PrivateMariaDB: @unchecked Sendable {
 
     private var userArgument: [String] { geteuid() == 0 ? ["--user=root"] : [] }
 
+    /// Runs "$@" (mariadbd) and waits for it; a watcher kills it with SIGTERM once fd 3 (the lifeline
+    /// pipe) reaches end of file. mariadbd itself gets no fd 3. When the test process is gone by then
+    /// (crashed, killed), nobody else will remove the server's folder ($1), so the guardian does.
+    private static let guardianScript = """
+        folder=$1; shift
+        "$@" 3<&- &
+        server=$!
+        ( cat <&3 >/dev/null; kill -TERM $server 2>/dev/null ) &
+        exec 3<&-
+        wait $server
+        status=$?
+        kill -0 $PPID 2>/dev/null || rm -rf "$folder"
+        exit $status
+        """
+
+    /// mariadbd's own pid, from its pid file (0 when unknown).
+    private func serverPID() -> pid_t {
+        guard let folder, let text = try? String(contentsOfFile: folder + "/mysqld.pid", encoding: .utf8) else { return 0 }
+        return pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+
     private func waitUntilAnswering(_ configuration: DatabaseConfiguration, log: String) throws {
         let probe = Connection(configuration: configuration)
         defer { probe.close() }
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid {
-                pid = 0
+            if waitpid(guardian, &status, WNOHANG) == guardian {
+                guardian = 0
+                close(lifeline)
                 let tail = (try? String(contentsOfFile: log, encoding: .utf8))?.suffix(2000) ?? ""
                 throw SetupError("mariadbd exited during startup:\n\(tail)")
             }
@@ -166,21 +200,22 @@ public final class PrivateMariaDB: @unchecked Sendable {
     }
 
     private func stopServer() {
-        guard pid > 0 else { return }
+        guard guardian > 0 else { return }
         admin?.close()
-        kill(pid, SIGCONT)  // in case a test suspended it
-        kill(pid, SIGTERM)
+        let pid = serverPID()
+        if pid > 0 { kill(pid, SIGCONT) }  // in case a test suspended it
+        close(lifeline)  // the guardian sends SIGTERM and waits for mariadbd to exit
         var status: Int32 = 0
         let deadline = Date().addingTimeInterval(60)
-        while waitpid(pid, &status, WNOHANG) == 0 {
+        while waitpid(guardian, &status, WNOHANG) == 0 {
             if Date() > deadline {
-                kill(pid, SIGKILL)
-                waitpid(pid, &status, 0)
+                if pid > 0 { kill(pid, SIGKILL) }
+                waitpid(guardian, &status, 0)
                 break
             }
             usleep(20_000)
         }
-        pid = 0
+        guardian = 0
     }
 
     private func makeFolder() throws -> String {
@@ -232,20 +267,33 @@ extension DatabaseConfiguration {
 
 // MARK: - Spawning without inheriting the test process's descriptors
 
-/// Starts `path` with stdout and stderr appended to `log`, stdin from /dev/null, and every other
-/// descriptor closed (a test's listening sockets must not live on in the server).
-private func spawn(_ path: String, _ arguments: [String], log: String) throws -> pid_t {
+/// Starts `path` with stdout and stderr appended to `log`, stdin from /dev/null, `lifeline` (if any) as
+/// fd 3, and every other descriptor closed (a test's listening sockets must not live on in the server).
+private func spawn(_ path: String, _ arguments: [String], log: String, lifeline: Int32? = nil) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
     posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    if let closeFrom = closeFromAction { _ = closeFrom(&actions, 3) }
+    if let lifeline { posix_spawn_file_actions_adddup2(&actions, lifeline, 3) }
+    if let closeFrom = closeFromAction { _ = closeFrom(&actions, lifeline == nil ? 3 : 4) }
+    // The spawning thread may have signals blocked or ignored (test runner threads do): the child
+    // must start with an empty mask and default handlers, or it cannot wait for or be stopped by them.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var noSignals = sigset_t()
+    sigemptyset(&noSignals)
+    var allSignals = sigset_t()
+    sigfillset(&allSignals)
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+    posix_spawnattr_setsigdefault(&attributes, &allSignals)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     let argv = ([path] + arguments).map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
     var pid: pid_t = 0
-    let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
+    let rc = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
     guard rc == 0 else { throw SetupError("cannot start \(path): \(String(cString: strerror(rc)))") }
     return pid
 }
