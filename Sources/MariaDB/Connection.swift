@@ -203,7 +203,7 @@ public final class Connection {
 
     /// Text-protocol command without parameters and results (transaction control, migration DDL).
     func command(_ sql: String, on mysql: UnsafeMutablePointer<MYSQL>) throws {
-        let rc = sql.withCString { mysql_real_query(mysql, $0, UInt(strlen($0))) }
+        let rc = sql.withCString { mysql_real_query(mysql, $0, UInt(sql.utf8.count)) }
         if rc != 0 { throw Self.error(of: mysql) }
         repeat {  // drain any result sets
             if let result = mysql_store_result(mysql) {

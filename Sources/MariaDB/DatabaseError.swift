@@ -1,4 +1,5 @@
 import CMariaDB
+import Foundation
 
 /// Everything this module throws. Messages never contain the password or bound values: server messages
 /// that echo data (duplicate entry, incorrect value) have their quoted parts redacted.
@@ -101,5 +102,3 @@ public enum DatabaseError: Error, Equatable, CustomStringConvertible {
         return out
     }
 }
-
-import Foundation

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Splits a migration file into statements at `;`.
 ///
 /// Understands just enough SQL to not split inside text: '...' and "..." strings (with backslash and
@@ -76,5 +78,3 @@ public enum SQLSplitter {
         return statements
     }
 }
-
-import Foundation
