@@ -1,0 +1,188 @@
+import Foundation
+
+/// Where and how to connect. Parsed from a URL; the password is supplied separately (environment or file,
+/// read by the app) or in the URL's user info. `description` never shows the password.
+///
+/// URL forms:
+///   mariadb://user[:password]@host[:port]/database[?options]
+///   mariadb://user@localhost/database?socket=/run/mysqld/mysqld.sock
+/// Options: socket, connect_timeout, read_timeout, write_timeout (whole seconds),
+///          tls=off|on|verify (verify = check the server certificate and host name), tls_ca=/path/ca.pem.
+public struct DatabaseConfiguration: Sendable, Equatable, CustomStringConvertible {
+    public enum Endpoint: Sendable, Equatable {
+        case tcp(host: String, port: Int)
+        case socket(path: String)
+    }
+
+    public struct TLS: Sendable, Equatable {
+        /// PEM file of the certificate authority; nil uses the system's default trust store.
+        public var caFile: String?
+        /// Check the server certificate chain and host name; refuse to connect when it does not match.
+        public var verifyServerCertificate: Bool
+
+        public init(caFile: String? = nil, verifyServerCertificate: Bool = true) {
+            self.caFile = caFile
+            self.verifyServerCertificate = verifyServerCertificate
+        }
+    }
+
+    public var endpoint: Endpoint
+    public var user: String
+    public var password: String?
+    /// nil connects without selecting a database (administrative use, e.g. CREATE DATABASE).
+    public var database: String?
+    /// Timeouts in whole seconds (libmariadb's unit).
+    public var connectTimeout: Int
+    public var readTimeout: Int
+    public var writeTimeout: Int
+    /// nil: no TLS.
+    public var tls: TLS?
+
+    public static let defaultPort = 3306
+
+    public init(endpoint: Endpoint, user: String, password: String? = nil, database: String?,
+                connectTimeout: Int = 5, readTimeout: Int = 30, writeTimeout: Int = 30, tls: TLS? = nil) {
+        self.endpoint = endpoint
+        self.user = user
+        self.password = password
+        self.database = database
+        self.connectTimeout = connectTimeout
+        self.readTimeout = readTimeout
+        self.writeTimeout = writeTimeout
+        self.tls = tls
+    }
+
+    /// Parses `url`. A non-nil `password` wins over one in the URL.
+    /// Errors are `DatabaseError.configuration` and never repeat the URL (it may hold a password).
+    public init(url: String, password: String? = nil) throws {
+        func bad(_ why: String) -> DatabaseError {
+            .configuration("malformed database URL: \(why) (expected mariadb://user[:password]@host[:port]/database)")
+        }
+        guard let schemeEnd = url.range(of: "://") else { throw bad("missing scheme") }
+        let scheme = url[..<schemeEnd.lowerBound].lowercased()
+        guard scheme == "mariadb" || scheme == "mysql" else { throw bad("scheme must be mariadb://") }
+        var rest = Substring(url[schemeEnd.upperBound...])
+
+        // Split off the query first: everything after '?'.
+        var query: Substring = ""
+        if let q = rest.firstIndex(of: "?") {
+            query = rest[rest.index(after: q)...]
+            rest = rest[..<q]
+        }
+        guard let at = rest.lastIndex(of: "@") else { throw bad("missing user (user@host)") }
+        let userInfo = rest[..<at]
+        let hostAndPath = rest[rest.index(after: at)...]
+
+        var urlPassword: String?
+        let userPart: Substring
+        if let colon = userInfo.firstIndex(of: ":") {
+            userPart = userInfo[..<colon]
+            guard let p = String(userInfo[userInfo.index(after: colon)...]).removingPercentEncoding else {
+                throw bad("bad percent-encoding in password")
+            }
+            urlPassword = p
+        } else {
+            userPart = userInfo
+        }
+        guard let user = String(userPart).removingPercentEncoding, !user.isEmpty else { throw bad("missing user") }
+
+        let hostPort: Substring
+        var databaseName: String?
+        if let slash = hostAndPath.firstIndex(of: "/") {
+            hostPort = hostAndPath[..<slash]
+            let path = hostAndPath[hostAndPath.index(after: slash)...]
+            guard let db = String(path).removingPercentEncoding else { throw bad("bad percent-encoding in database") }
+            guard !db.contains("/") else { throw bad("database name must not contain '/'") }
+            databaseName = db.isEmpty ? nil : db
+        } else {
+            hostPort = hostAndPath
+        }
+
+        var host = String(hostPort)
+        var port = Self.defaultPort
+        if host.hasPrefix("[") {  // [IPv6]:port
+            guard let close = host.firstIndex(of: "]") else { throw bad("unclosed '[' in host") }
+            let after = host[host.index(after: close)...]
+            if after.hasPrefix(":") {
+                guard let p = Int(after.dropFirst()), (1...65535).contains(p) else { throw bad("port must be 1-65535") }
+                port = p
+            } else if !after.isEmpty {
+                throw bad("unexpected text after host")
+            }
+            host = String(host[host.index(after: host.startIndex)..<close])
+        } else if let colon = host.lastIndex(of: ":") {
+            guard let p = Int(host[host.index(after: colon)...]), (1...65535).contains(p) else {
+                throw bad("port must be 1-65535")
+            }
+            port = p
+            host = String(host[..<colon])
+        }
+
+        var socket: String?
+        var timeouts = (connect: 5, read: 30, write: 30)
+        var tlsMode = "off"
+        var tlsCA: String?
+        for pair in query.split(separator: "&") where !pair.isEmpty {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = String(kv[0])
+            guard kv.count == 2, let value = String(kv[1]).removingPercentEncoding, !value.isEmpty else {
+                throw bad("option '\(key)' needs a value")
+            }
+            func seconds() throws -> Int {
+                guard let s = Int(value), s > 0, s <= 86_400 else { throw bad("option '\(key)' must be whole seconds") }
+                return s
+            }
+            switch key {
+            case "socket": socket = value
+            case "connect_timeout": timeouts.connect = try seconds()
+            case "read_timeout": timeouts.read = try seconds()
+            case "write_timeout": timeouts.write = try seconds()
+            case "tls":
+                guard ["off", "on", "verify"].contains(value) else { throw bad("tls must be off, on or verify") }
+                tlsMode = value
+            case "tls_ca": tlsCA = value
+            default: throw bad("unknown option '\(key)'")
+            }
+        }
+
+        let endpoint: Endpoint
+        if let socket {
+            guard socket.hasPrefix("/") else { throw bad("socket must be an absolute path") }
+            endpoint = .socket(path: socket)
+        } else {
+            guard !host.isEmpty else { throw bad("missing host") }
+            endpoint = .tcp(host: host, port: port)
+        }
+        var tls: TLS?
+        switch tlsMode {
+        case "on": tls = TLS(caFile: tlsCA, verifyServerCertificate: false)
+        case "verify": tls = TLS(caFile: tlsCA, verifyServerCertificate: true)
+        default:
+            if tlsCA != nil { throw bad("tls_ca needs tls=on or tls=verify") }
+        }
+        self.init(endpoint: endpoint, user: user, password: password ?? urlPassword, database: databaseName,
+                  connectTimeout: timeouts.connect, readTimeout: timeouts.read, writeTimeout: timeouts.write, tls: tls)
+    }
+
+    /// The same connection with another database selected (tests create fresh databases this way).
+    public func with(database: String?) -> DatabaseConfiguration {
+        var copy = self
+        copy.database = database
+        return copy
+    }
+
+    /// A URL-like text for logs: never contains the password.
+    public var description: String {
+        var text = "mariadb://\(user)"
+        if password != nil { text += ":***" }
+        switch endpoint {
+        case let .tcp(host, port):
+            text += host.contains(":") ? "@[\(host)]:\(port)" : "@\(host):\(port)"
+            text += "/\(database ?? "")"
+        case let .socket(path):
+            text += "@localhost/\(database ?? "")?socket=\(path)"
+        }
+        if let tls { text += (text.contains("?") ? "&" : "?") + (tls.verifyServerCertificate ? "tls=verify" : "tls=on") }
+        return text
+    }
+}

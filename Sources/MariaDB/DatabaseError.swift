@@ -1,0 +1,104 @@
+import CMariaDB
+import Foundation
+
+/// Everything this module throws. Messages never contain the password or bound values: server messages
+/// that echo data (duplicate entry, incorrect value) have their quoted parts redacted.
+public enum DatabaseError: Error, Equatable, CustomStringConvertible {
+    /// ER_DUP_ENTRY: `key` is the index name, e.g. "users_email_unique" ("PRIMARY" for the primary key).
+    case duplicateKey(key: String)
+    /// A row refers to a missing parent, or a parent still has children (ER_NO_REFERENCED_ROW_2 / ER_ROW_IS_REFERENCED_2).
+    case foreignKeyViolation(message: String)
+    /// The server is unreachable or the connection broke; the next call outside a transaction reconnects.
+    case connectionLost(message: String)
+    /// The statement or the connection timed out (max_statement_time, connect timeout).
+    case timeout(message: String)
+    /// ER_LOCK_DEADLOCK (1213): the transaction was rolled back; `transaction` retries it.
+    case deadlock
+    /// ER_LOCK_WAIT_TIMEOUT (1205); `transaction` retries it.
+    case lockWaitTimeout
+    /// Any other server or client error.
+    case server(code: Int, message: String)
+    /// Bad configuration (malformed URL and the like).
+    case configuration(String)
+    /// Misuse of the API: wrong number of binds, nested transaction, and the like.
+    case usage(String)
+    /// Reading a row: missing column, or a value of another type than asked for.
+    case decoding(String)
+
+    public var description: String {
+        switch self {
+        case let .duplicateKey(key): return "duplicate entry for key '\(key)'"
+        case let .foreignKeyViolation(message): return "foreign key violation: \(message)"
+        case let .connectionLost(message): return "database connection lost: \(message)"
+        case let .timeout(message): return "database timeout: \(message)"
+        case .deadlock: return "deadlock found when trying to get lock"
+        case .lockWaitTimeout: return "lock wait timeout exceeded"
+        case let .server(code, message): return "database error \(code): \(message)"
+        case let .configuration(message): return "database configuration: \(message)"
+        case let .usage(message): return "database API misuse: \(message)"
+        case let .decoding(message): return "reading a row: \(message)"
+        }
+    }
+
+    /// Deadlocks and lock-wait timeouts: worth running the whole transaction again.
+    public var isRetryableInTransaction: Bool {
+        self == .deadlock || self == .lockWaitTimeout
+    }
+
+    /// Connection-level failures after which the handle must be dropped and reopened.
+    var breaksConnection: Bool {
+        if case .connectionLost = self { return true }
+        return false
+    }
+
+    /// Maps an error code and message from libmariadb or the server into a typed error.
+    static func from(code: UInt32, message: String) -> DatabaseError {
+        switch Int32(code) {
+        case ER_DUP_ENTRY, ER_DUP_ENTRY_WITH_KEY_NAME:
+            return .duplicateKey(key: duplicateKeyName(in: message) ?? "unknown")
+        case ER_NO_REFERENCED_ROW, ER_NO_REFERENCED_ROW_2, ER_ROW_IS_REFERENCED, ER_ROW_IS_REFERENCED_2:
+            return .foreignKeyViolation(message: message)
+        case ER_LOCK_DEADLOCK: return .deadlock
+        case ER_LOCK_WAIT_TIMEOUT: return .lockWaitTimeout
+        case ER_STATEMENT_TIMEOUT: return .timeout(message: message)
+        case CR_SERVER_GONE_ERROR, CR_SERVER_LOST, CR_SERVER_LOST_EXTENDED, CR_CONNECTION_ERROR,
+             CR_CONN_HOST_ERROR, CR_UNKNOWN_HOST, CR_IPSOCK_ERROR, CR_SOCKET_CREATE_ERROR,
+             ER_CONNECTION_KILLED, ER_SERVER_SHUTDOWN, CR_COMMANDS_OUT_OF_SYNC:
+            return .connectionLost(message: message)
+        default:
+            return .server(code: Int(code), message: redactingEchoedValues(code: code, message))
+        }
+    }
+
+    /// "Duplicate entry 'x@y' for key 'users_email_unique'" → users_email_unique.
+    /// MariaDB may prefix the table ("posts.PRIMARY" in some versions); keep only the key's own name.
+    static func duplicateKeyName(in message: String) -> String? {
+        guard let forKey = message.range(of: "for key '", options: .backwards) else { return nil }
+        let tail = message[forKey.upperBound...]
+        guard let end = tail.lastIndex(of: "'") else { return nil }
+        let name = tail[..<end]
+        return String(name.split(separator: ".").last ?? name)
+    }
+
+    /// Error codes whose messages quote the offending value (which may be user data or a secret).
+    private static let valueEchoingCodes: Set<Int32> = [
+        ER_TRUNCATED_WRONG_VALUE, ER_TRUNCATED_WRONG_VALUE_FOR_FIELD, ER_WRONG_VALUE_FOR_VAR,
+        ER_ILLEGAL_VALUE_FOR_TYPE, ER_WRONG_VALUE, ER_DATA_OUT_OF_RANGE, ER_INVALID_CHARACTER_STRING,
+    ]
+
+    /// Replaces every single-quoted part of the message by '…' for the codes above.
+    static func redactingEchoedValues(code: UInt32, _ message: String) -> String {
+        guard valueEchoingCodes.contains(Int32(code)) else { return message }
+        var out = ""
+        var inQuote = false
+        for ch in message {
+            if ch == "'" {
+                out.append(inQuote ? "…'" : "'")
+                inQuote.toggle()
+            } else if !inQuote {
+                out.append(ch)
+            }
+        }
+        return out
+    }
+}

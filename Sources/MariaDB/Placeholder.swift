@@ -1,1 +1,0 @@
-// MariaDB module: see DESIGN.md

@@ -1,0 +1,58 @@
+/// Column names of one result, shared by all its rows.
+public final class Columns: Sendable {
+    public let names: [String]
+    private let indexByName: [String: Int]
+
+    init(names: [String]) {
+        self.names = names
+        var index: [String: Int] = [:]
+        for (i, name) in names.enumerated() where index[name] == nil { index[name] = i }  // first wins
+        self.indexByName = index
+    }
+
+    public func index(of name: String) -> Int? { indexByName[name] }
+}
+
+/// One result row. Read by column name or position, typed:
+///   let id: Int64 = try row.get("id")
+///   let name = try row.get("full_name", as: String?.self)   // NULL → nil
+/// A missing column, an index out of range, a NULL read as non-optional or a value of another type
+/// throws `DatabaseError.decoding` naming the column.
+public struct Row: Sendable {
+    public let columns: Columns
+    public let values: [DatabaseValue]
+
+    init(columns: Columns, values: [DatabaseValue]) {
+        self.columns = columns
+        self.values = values
+    }
+
+    public subscript(name: String) -> DatabaseValue? {
+        columns.index(of: name).map { values[$0] }
+    }
+
+    public subscript(index: Int) -> DatabaseValue {
+        values[index]
+    }
+
+    public func get<T: DatabaseValueConvertible>(_ name: String, as type: T.Type = T.self) throws -> T {
+        guard let i = columns.index(of: name) else {
+            throw DatabaseError.decoding("no column named '\(name)' (columns: \(columns.names.joined(separator: ", ")))")
+        }
+        return try decode(values[i], column: "'\(name)'", as: type)
+    }
+
+    public func get<T: DatabaseValueConvertible>(_ index: Int, as type: T.Type = T.self) throws -> T {
+        guard values.indices.contains(index) else {
+            throw DatabaseError.decoding("no column at position \(index) (row has \(values.count))")
+        }
+        return try decode(values[index], column: "at position \(index)", as: type)
+    }
+
+    private func decode<T: DatabaseValueConvertible>(_ value: DatabaseValue, column: String, as type: T.Type) throws -> T {
+        guard let decoded = T(databaseValue: value) else {
+            throw DatabaseError.decoding("column \(column) holds \(value.kind), not \(T.self)")
+        }
+        return decoded
+    }
+}

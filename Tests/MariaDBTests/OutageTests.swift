@@ -1,0 +1,90 @@
+import Foundation
+import MariaDB
+import TestSupport
+import Testing
+
+/// These stop and restart a server, so they use their own private instance and run one at a time.
+@Suite(.serialized) struct OutageTests {
+    static let server = PrivateMariaDB()
+
+    @Test func aRestartBetweenTwoQueriesIsInvisible() throws {
+        let db = Connection(configuration: try Self.server.makeDatabase())
+        try db.execute("CREATE TABLE t (n INT) ENGINE=InnoDB")
+        try db.execute("INSERT INTO t VALUES (?)", [1])
+        let prepares = db.prepareCount
+        #expect(db.connectCount == 1)
+
+        try Self.server.restart()
+
+        // Same SQL as before: the cached statement died with the old connection and is prepared again.
+        try db.execute("INSERT INTO t VALUES (?)", [2])
+        #expect(db.connectCount == 2)
+        #expect(db.prepareCount == prepares + 1)
+        #expect(try db.query("SELECT COUNT(*) AS n FROM t")[0].get("n", as: Int.self) == 2)
+    }
+
+    @Test func aQueryDuringTheOutageFailsTypedThenRecovers() throws {
+        let db = Connection(configuration: try Self.server.makeDatabase())
+        #expect(try db.query("SELECT 1 AS one")[0].get("one", as: Int.self) == 1)
+
+        try Self.server.stop()
+        for _ in 0..<3 {  // repeated failures stay typed and nothing crashes
+            #expect {
+                try db.query("SELECT 1 AS one")
+            } throws: { error in
+                if case .connectionLost = error as? DatabaseError { return true }
+                return false
+            }
+        }
+        #expect(db.ping(timeout: 1) == false)
+        try Self.server.start()
+
+        #expect(try db.query("SELECT 1 AS one")[0].get("one", as: Int.self) == 1)
+        #expect(db.ping())
+    }
+
+    @Test func aConnectionLostInsideATransactionSurfaces() throws {
+        let db = Connection(configuration: try Self.server.makeDatabase())
+        try db.execute("CREATE TABLE t (n INT) ENGINE=InnoDB")
+        var runs = 0
+        #expect {
+            try db.transaction {
+                runs += 1
+                try db.execute("INSERT INTO t VALUES (?)", [1])
+                try Self.server.restart()
+                try db.execute("INSERT INTO t VALUES (?)", [2])  // must not silently run on a new connection
+            }
+        } throws: { error in
+            if case .connectionLost = error as? DatabaseError { return true }
+            return false
+        }
+        #expect(runs == 1)
+        // Nothing of the broken transaction was kept, and the connection works again.
+        #expect(try db.query("SELECT COUNT(*) AS n FROM t")[0].get("n", as: Int.self) == 0)
+    }
+
+    @Test func pingGivesUpOnAFrozenServerWithinItsTimeout() throws {
+        let db = Connection(configuration: try Self.server.makeDatabase())
+        #expect(db.ping(timeout: 1))
+        try Self.server.suspend()
+        let started = Date()
+        let answered = db.ping(timeout: 1)
+        let waited = Date().timeIntervalSince(started)
+        try Self.server.resume()
+        #expect(answered == false)
+        #expect(waited < 5, "waited \(waited)s")  // far below the 30s read timeout
+        #expect(db.ping(timeout: 2))
+        #expect(try db.query("SELECT 1 AS one")[0].get("one", as: Int.self) == 1)
+    }
+
+    @Test func aConnectionKilledByTheServerIsReplaced() throws {
+        let configuration = try Self.server.makeDatabase()
+        let db = Connection(configuration: configuration)
+        let id = try db.query("SELECT CONNECTION_ID() AS id")[0].get("id", as: Int64.self)
+        let admin = Connection(configuration: configuration)
+        try admin.execute("KILL ?", [.int(id)])
+        usleep(100_000)
+        let newID = try db.query("SELECT CONNECTION_ID() AS id")[0].get("id", as: Int64.self)
+        #expect(newID != id)
+    }
+}
