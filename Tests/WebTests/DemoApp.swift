@@ -185,7 +185,7 @@ func makeDemoApp(_ configuration: WebConfiguration = WebConfiguration(), logs: L
     }
 
     let users = api.group("/users", tags: ["users"], security: .bearer)
-    users.post("", .json(UserCreate.self), RouteDoc(summary: "Sign up", security: Security.none,
+    users.post("", .json(UserCreate.self), RouteDoc(summary: "Sign up", security: .anonymous,
                responses: [.json(.created, UserPublic.self, headers: [("Location", "The new user")]), .error(.conflict, "Email already registered")])) { _, _, body in
         let user = UserPublic(id: 1, email: body.email, fullName: body.fullName, isActive: true, createdAt: fixedDate)
         return .json(user, status: .created, headers: [.location: "/api/v1/users/1"])

@@ -107,7 +107,7 @@ enum OpenAPIGenerator {
         case .optionalBearer:
             add(.error(.unauthorized, "Invalid token", headers: [("WWW-Authenticate", "Bearer")]))
             op.set("security", [["OAuth2PasswordBearer": []], ["HTTPBearer": []], [:]])
-        case .none:
+        case .anonymous:
             break
         }
         op.set("responses", .object(responses.sorted { $0.0 < $1.0 }))

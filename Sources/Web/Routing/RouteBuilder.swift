@@ -3,7 +3,7 @@ import HTTPTypes
 /// Route registration, shared by the router and its groups.
 ///
 ///     let users = router.group("/api/v1/users", tags: ["users"], security: .bearer, middleware: [auth])
-///     users.post("", .json(UserCreate.self), RouteDoc(summary: "Sign up", security: RouteSecurity.none,
+///     users.post("", .json(UserCreate.self), RouteDoc(summary: "Sign up", security: .anonymous,
 ///                responses: [.json(.created, UserPublic.self)])) { request, context, body in ... }
 public protocol RouteBuilder {
     associatedtype Context: RequestContext
@@ -32,7 +32,7 @@ extension RouteBuilder {
         let pattern = prefix.appending(PathPattern(path))
         var d = doc
         d.tags = defaults.tags + doc.tags.filter { !defaults.tags.contains($0) }
-        d.security = doc.security ?? defaults.security ?? Security.none
+        d.security = doc.security ?? defaults.security ?? .anonymous
         d.sensitive = doc.sensitive || defaults.sensitive
         d.responses = doc.responses + defaults.responses.filter { r in !doc.responses.contains { $0.status == r.status } }
         let operationID = doc.operationID ?? defaultOperationID(method, pattern)

@@ -3,7 +3,8 @@ import HTTPTypes
 /// Who may call a route; drives the OpenAPI `security` and lets an auth middleware enforce the same
 /// declaration through `Request.route`.
 public enum Security: String, Sendable {
-    case none, bearer, optionalBearer
+    /// No credentials needed (named so `.anonymous` never collides with Optional's `.none`).
+    case anonymous, bearer, optionalBearer
 }
 
 /// One documented response of a route.
