@@ -1,0 +1,70 @@
+import HTTPTypes
+import Logging
+
+/// The whole web stack for one app: resolves the request id, makes the app's context, runs the fixed
+/// middleware (request id, access log, security headers, CORS, error mapping, body limit, then the app's
+/// own global middleware) and the router. Error mapping sits inside CORS and security headers so error
+/// answers carry their headers too. `respond` never throws: the FastCGI bridge and the test client call it.
+public final class Application<Context: RequestContext> {
+    public let router: Router<Context>
+    public let configuration: WebConfiguration
+    /// The OpenAPI document, generated once at start-up, and its encoded bytes.
+    public let openAPIDocument: JSONValue
+    public let openAPIBytes: [UInt8]
+    private let logger: Logger
+    private let makeContext: (Request, String, Logger) -> Context
+    private var responder: Responder<Context>!
+
+    public init(router: Router<Context>, configuration: WebConfiguration = WebConfiguration(), logger: Logger,
+                middleware: [any RouterMiddleware<Context>] = [],
+                makeContext: @escaping (_ request: Request, _ requestID: String, _ logger: Logger) -> Context) {
+        self.router = router
+        self.configuration = configuration
+        self.logger = logger
+        self.makeContext = makeContext
+        openAPIDocument = OpenAPIGenerator.document(routes: router.routes, info: configuration.openAPI)
+        openAPIBytes = openAPIDocument.encoded()
+        if configuration.docs.enabled { registerDocs() }
+
+        let fixed: [any RouterMiddleware<Context>] = [
+            RequestIDMiddleware(),
+            AccessLogMiddleware(),
+            SecurityHeadersMiddleware { [router] in router.isSensitive($0) },
+            CORSMiddleware(configuration.cors),
+            ErrorMiddleware(),
+            BodyLimitMiddleware(limit: configuration.maxBodySize),
+        ]
+        responder = chain(fixed + middleware) { [router] in try router.respond($0, context: $1) }
+    }
+
+    public func respond(to request: Request) -> Response {
+        let id = RequestID.resolve(request)
+        var requestLogger = logger
+        requestLogger[metadataKey: "request_id"] = "\(id)"
+        let context = makeContext(request, id, requestLogger)
+        do {
+            return try responder(request, context)
+        } catch {
+            // Only reachable if a middleware outside error mapping throws; still never leak anything.
+            requestLogger.error("unhandled error outside error mapping", metadata: ["error": "\(String(reflecting: error))"])
+            var r = HTTPError.internalServerError.response
+            r.headerFields[.xRequestID] = id
+            r.headerFields[.xContentTypeOptions] = "nosniff"
+            return r
+        }
+    }
+
+    private func registerDocs() {
+        let docs = configuration.docs
+        let hidden = RouteDoc(includeInSchema: false)
+        let bytes = openAPIBytes
+        let title = configuration.openAPI.title
+        router.get(docs.openAPIPath, hidden) { _, _ in
+            Response(status: .ok, headerFields: [.contentType: Response.jsonContentType], body: bytes)
+        }
+        let swagger = Response.html(DocsPages.swaggerUI(title: title, openAPIURL: docs.openAPIPath, config: docs))
+        router.get(docs.swaggerPath, hidden) { _, _ in swagger }
+        let redoc = Response.html(DocsPages.redoc(title: title, openAPIURL: docs.openAPIPath, config: docs))
+        router.get(docs.redocPath, hidden) { _, _ in redoc }
+    }
+}

@@ -1,0 +1,35 @@
+import HTTPTypes
+
+extension HTTPField.Name {
+    public static let xRequestID = HTTPField.Name("X-Request-ID")!
+}
+
+/// API.md's request id: the caller's X-Request-ID when it is 1-128 characters of [A-Za-z0-9._-], else a
+/// new random one. The application resolves it before making the context; this middleware echoes it.
+public enum RequestID {
+    public static func resolve(_ request: Request) -> String {
+        if let given = request.headerFields[.xRequestID], isValid(given) { return given }
+        return generate()
+    }
+
+    public static func isValid(_ id: String) -> Bool {
+        (1...128).contains(id.utf8.count) && id.utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2E || b == 0x5F || b == 0x2D
+        }
+    }
+
+    /// 128 random bits as 32 hex digits.
+    public static func generate() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in String(rng.next() as UInt64, radix: 16).leftPadded(16) }.joined()
+    }
+}
+
+public struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+    public func handle(_ request: Request, context: Context, next: Responder<Context>) throws -> Response {
+        var response = try next(request, context)
+        response.headerFields[.xRequestID] = context.requestID
+        return response
+    }
+}

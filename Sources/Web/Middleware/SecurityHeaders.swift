@@ -1,0 +1,15 @@
+/// `X-Content-Type-Options: nosniff` on every answer; `Cache-Control: no-store` on answers to requests
+/// carrying Authorization and on routes flagged sensitive (API.md: /api/v1/auth).
+public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    let isSensitive: (Request) -> Bool
+    public init(isSensitive: @escaping (Request) -> Bool = { _ in false }) { self.isSensitive = isSensitive }
+
+    public func handle(_ request: Request, context: Context, next: Responder<Context>) throws -> Response {
+        var response = try next(request, context)
+        response.headerFields[.xContentTypeOptions] = "nosniff"
+        if request.headerFields[.authorization] != nil || isSensitive(request) {
+            response.headerFields[.cacheControl] = "no-store"
+        }
+        return response
+    }
+}

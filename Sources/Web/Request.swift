@@ -1,0 +1,94 @@
+import HTTPTypes
+
+/// One HTTP request as the handlers see it: the head (method, path with query, header fields), the body,
+/// the peer address, and the path parameters the router matched.
+public struct Request: Sendable {
+    public var head: HTTPRequest
+    public var body: [UInt8]
+    public var remoteAddress: String
+    /// Filled by the router from the matched route's `{name}` segments (percent-decoded).
+    public var parameters: Parameters = Parameters()
+    /// The route the router matched (for middleware that reads its declared security).
+    public var route: RouteInfo?
+
+    public init(head: HTTPRequest, body: [UInt8] = [], remoteAddress: String = "") {
+        self.head = head
+        self.body = body
+        self.remoteAddress = remoteAddress
+    }
+
+    /// `uri` is the request target as sent (path and query, e.g. CGI's REQUEST_URI).
+    public init(method: HTTPRequest.Method, uri: String, headerFields: HTTPFields = [:], body: [UInt8] = [], remoteAddress: String = "") {
+        self.init(head: HTTPRequest(method: method, scheme: nil, authority: nil, path: uri, headerFields: headerFields),
+                  body: body, remoteAddress: remoteAddress)
+    }
+
+    public var method: HTTPRequest.Method { head.method }
+    public var headerFields: HTTPFields { head.headerFields }
+    /// Path and query as sent.
+    public var uri: String { head.path ?? "/" }
+
+    /// The path without the query, still percent-encoded (the router decodes segment by segment).
+    public var path: String {
+        let u = uri
+        return u.firstIndex(of: "?").map { String(u[..<$0]) } ?? u
+    }
+
+    /// The raw query string (after `?`), empty when there is none.
+    public var queryString: Substring {
+        let u = uri
+        guard let q = u.firstIndex(of: "?") else { return "" }
+        return u[u.index(after: q)...]
+    }
+
+    /// Decoded query parameters in order.
+    public var queryItems: [(String, String)] { FormURLEncoding.parse(queryString) }
+
+    /// The last value of a query parameter.
+    public func query(_ name: String) -> String? { queryItems.last(where: { $0.0 == name })?.1 }
+
+    /// The media type of the body, lower-cased, without parameters (e.g. "application/json").
+    public var contentType: String? {
+        guard let raw = head.headerFields[.contentType] else { return nil }
+        let type = raw.split(separator: ";", maxSplits: 1).first.map(String.init) ?? raw
+        return type.trimmingSpaces().lowercased()
+    }
+
+    public var isJSON: Bool {
+        guard let t = contentType else { return false }
+        return t == "application/json" || (t.hasPrefix("application/") && t.hasSuffix("+json"))
+    }
+
+    public var isForm: Bool { contentType == "application/x-www-form-urlencoded" }
+
+    /// The body as JSON; malformed JSON throws a 422 `json_invalid` like FastAPI's.
+    public func json() throws -> JSONValue {
+        do {
+            return try JSONValue.parse(body)
+        } catch let e as JSONParseError {
+            throw ValidationError(type: "json_invalid", loc: ["body", .index(e.offset)], msg: "JSON decode error",
+                                  input: [:], ctx: ["error": .string(e.message)])
+        }
+    }
+
+    /// The body as form fields.
+    public func form() -> [(String, String)] { FormURLEncoding.parse(body) }
+
+    /// The bearer token of the Authorization header, if it has that scheme.
+    public var bearerToken: String? {
+        guard let auth = head.headerFields[.authorization] else { return nil }
+        let parts = auth.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let token = parts[1].trimmingSpaces()
+        return token.isEmpty ? nil : token
+    }
+}
+
+extension StringProtocol {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,114 @@
+import HTTPTypes
+
+/// Route registration, shared by the router and its groups.
+///
+///     let users = router.group("/api/v1/users", tags: ["users"], security: .bearer, middleware: [auth])
+///     users.post("", .json(UserCreate.self), RouteDoc(summary: "Sign up", security: .anonymous,
+///                responses: [.json(.created, UserPublic.self)])) { request, context, body in ... }
+public protocol RouteBuilder {
+    associatedtype Context: RequestContext
+    var router: Router<Context> { get }
+    var prefix: PathPattern { get }
+    var middleware: [any RouterMiddleware<Context>] { get }
+    var defaults: RouteDoc { get }
+}
+
+extension RouteBuilder {
+    /// A nested group: the prefix is appended, middleware runs after this group's, tags and flags merge.
+    public func group(_ path: String, tags: [String] = [], security: Security? = nil, sensitive: Bool = false,
+                      responses: [ResponseDoc] = [], middleware: [any RouterMiddleware<Context>] = []) -> RouteGroup<Context> {
+        var d = defaults
+        d.tags += tags
+        if let security { d.security = security }
+        d.sensitive = d.sensitive || sensitive
+        d.responses += responses
+        return RouteGroup(router: router, prefix: prefix.appending(PathPattern(path)), middleware: self.middleware + middleware, defaults: d)
+    }
+
+    /// Registers a route with decoded inputs; path parameters are checked against their declared types, and
+    /// every problem of path, query and body is reported in one 422 before the handler runs.
+    public func on<Input>(_ method: HTTPRequest.Method, _ path: String, _ inputs: RouteInputs<Input>, _ doc: RouteDoc = RouteDoc(),
+                          use handler: @escaping (Request, Context, Input) throws -> Response) {
+        let pattern = prefix.appending(PathPattern(path))
+        var d = doc
+        d.tags = defaults.tags + doc.tags.filter { !defaults.tags.contains($0) }
+        d.security = doc.security ?? defaults.security ?? .anonymous
+        d.sensitive = doc.sensitive || defaults.sensitive
+        d.responses = doc.responses + defaults.responses.filter { r in !doc.responses.contains { $0.status == r.status } }
+        let operationID = doc.operationID ?? defaultOperationID(method, pattern)
+        let info = RouteInfo(method: method, template: pattern.template, security: d.security!, sensitive: d.sensitive, operationID: operationID)
+        let mediaType = inputs.bodyMediaType
+        let endpoint: Responder<Context> = { request, context in
+            try checkContentType(request, accepts: mediaType)
+            var issues: [ValidationIssue] = []
+            pattern.validate(request.parameters, issues: &issues)
+            let value = try inputs.decode(request, &issues)
+            guard issues.isEmpty, let value else { throw ValidationError(issues) }
+            return try handler(request, context, value)
+        }
+        router.add(Route(method: method, pattern: pattern, doc: d, info: info, bodyMediaType: mediaType, bodySchema: inputs.bodySchema,
+                         queryParameters: inputs.queryParameters, responder: chain(middleware, endpoint)))
+    }
+
+    /// Registers a route without body or query inputs.
+    public func on(_ method: HTTPRequest.Method, _ path: String, _ doc: RouteDoc = RouteDoc(),
+                   use handler: @escaping (Request, Context) throws -> Response) {
+        on(method, path, RouteInputs<Void>(bodyMediaType: nil, bodySchema: nil, queryParameters: nil, decode: { _, _ in () }), doc) { r, c, _ in
+            try handler(r, c)
+        }
+    }
+
+    public func get(_ path: String, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context) throws -> Response) {
+        on(.get, path, doc, use: handler)
+    }
+    public func get<I>(_ path: String, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context, I) throws -> Response) {
+        on(.get, path, inputs, doc, use: handler)
+    }
+    public func post(_ path: String, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context) throws -> Response) {
+        on(.post, path, doc, use: handler)
+    }
+    public func post<I>(_ path: String, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context, I) throws -> Response) {
+        on(.post, path, inputs, doc, use: handler)
+    }
+    public func put(_ path: String, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context) throws -> Response) {
+        on(.put, path, doc, use: handler)
+    }
+    public func put<I>(_ path: String, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context, I) throws -> Response) {
+        on(.put, path, inputs, doc, use: handler)
+    }
+    public func patch(_ path: String, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context) throws -> Response) {
+        on(.patch, path, doc, use: handler)
+    }
+    public func patch<I>(_ path: String, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context, I) throws -> Response) {
+        on(.patch, path, inputs, doc, use: handler)
+    }
+    public func delete(_ path: String, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context) throws -> Response) {
+        on(.delete, path, doc, use: handler)
+    }
+    public func delete<I>(_ path: String, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context, I) throws -> Response) {
+        on(.delete, path, inputs, doc, use: handler)
+    }
+}
+
+/// FastAPI-like: `post_api_v1_users`, `get_api_v1_posts_id`.
+private func defaultOperationID(_ method: HTTPRequest.Method, _ pattern: PathPattern) -> String {
+    let words = pattern.segments.map { seg -> String in
+        switch seg {
+        case .literal(let s): return String(s.map { $0.isLetter || $0.isNumber ? $0 : "_" })
+        case .parameter(let n, _): return n
+        }
+    }.filter { !$0.isEmpty }
+    return ([method.rawValue.lowercased()] + words).joined(separator: "_")
+}
+
+/// 415 when a body comes with a type the route does not take (a body without a Content-Type is taken as
+/// the route's own type, as FastAPI reads it as JSON).
+private func checkContentType(_ request: Request, accepts mediaType: BodyMediaType?) throws {
+    guard !request.body.isEmpty else { return }
+    guard let mediaType else { throw HTTPError.unsupportedMediaType }
+    guard request.contentType != nil else { return }
+    switch mediaType {
+    case .json: if !request.isJSON { throw HTTPError.unsupportedMediaType }
+    case .form: if !request.isForm { throw HTTPError.unsupportedMediaType }
+    }
+}

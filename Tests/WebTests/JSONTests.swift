@@ -1,0 +1,34 @@
+import Testing
+import Web
+
+@Suite struct JSONTests {
+    @Test func kindsAreDistinct() throws {
+        #expect(try JSONValue.parse("true") == .bool(true))
+        #expect(try JSONValue.parse("1") == .int(1))
+        #expect(try JSONValue.parse("1") != .bool(true))
+        #expect(try JSONValue.parse("1.0") == .double(1.0))
+        #expect(try JSONValue.parse("1.5") == .double(1.5))
+        #expect(try JSONValue.parse("-9223372036854775808") == .int(.min))
+        #expect(try JSONValue.parse("9223372036854775808") == .bigInt("9223372036854775808"))
+        #expect(try JSONValue.parse("1e400") == .double(.infinity))
+        #expect(try JSONValue.parse(" \"a\\u00e9\\ud83d\\ude00\\n\" ") == .string("aé😀\n"))
+    }
+
+    @Test(arguments: ["", "01", "1.", ".5", "-", "+1", "1e", "[1,]", "{\"a\" 1}", "tru", "\"\\x\"", "\"abc", "NaN", "Infinity", "\"\t\"", "[] []"])
+    func rejects(_ text: String) {
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(text) }
+    }
+
+    @Test func duplicateKeysLastWins() throws {
+        #expect(try JSONValue.parse(#"{"a":1,"a":2}"#)["a"] == 2)
+    }
+
+    @Test func encodingEscapes() {
+        #expect(JSONValue.object([("k", .string("q\"\\\n\u{1}<é"))]).encodedString == #"{"k":"q\"\\\n\u0001\u003cé"}"#)
+        #expect(JSONValue.array([.double(2), .double(0.1), .double(.nan), .int(-3), .null]).encodedString == "[2.0,0.1,null,-3,null]")
+    }
+
+    @Test func depthLimitIsAnErrorNotACrash() {
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(String(repeating: "{\"a\":", count: 5000) + "1" + String(repeating: "}", count: 5000)) }
+    }
+}
