@@ -186,11 +186,23 @@ final class PrivateLighttpd: @unchecked Sendable {
 }
 
 /// A copy of the perch binary in `directory` (0755), reachable by a web server's unprivileged user even when
-/// the checkout is not.
+/// the checkout is not. Copied by cp, not in this process: a write descriptor of ours could leak into a child
+/// that a parallel test spawns at that moment, and exec of the copy would then fail with "Text file busy".
 func perchCopy(in directory: String) throws -> String {
     let path = directory + "/perch"
-    try? FileManager.default.removeItem(atPath: path)
-    try FileManager.default.copyItem(atPath: Paths.perchBinary, toPath: path)
+    let copy = try run(["/bin/cp", Paths.perchBinary, path], seconds: 30)
+    guard copy.status == 0 else { throw SupportError("cannot copy \(Paths.perchBinary): \(copy.output)") }
     chmod(path, 0o755)
     return path
+}
+
+/// Writes an executable file with a close-on-exec descriptor, so that no child spawned meanwhile by a
+/// parallel test keeps it open for writing (exec would then fail with "Text file busy").
+func writeExecutable(_ text: String, to path: String) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+    guard fd >= 0 else { throw SupportError("cannot create \(path): \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    let bytes = Array(text.utf8)
+    guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count else { throw SupportError("cannot write \(path)") }
+    fchmod(fd, 0o755)
 }

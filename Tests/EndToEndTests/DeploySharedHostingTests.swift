@@ -44,8 +44,7 @@ struct DeploySharedHostingTests {
             var wrapper = try String(contentsOfFile: wrapperFile, encoding: .utf8)
             wrapper = try replacingRequired(wrapper, "$HOME/perch/perch.env", with: layout.directory + "/perch.env", in: wrapperFile)
             wrapper = try replacingRequired(wrapper, "$HOME/perch/bin/perch", with: binary, in: wrapperFile)
-            try wrapper.write(toFile: webRoot + "/perch.fcgi", atomically: true, encoding: .utf8)
-            chmod(webRoot + "/perch.fcgi", 0o755)
+            try writeExecutable(wrapper, to: webRoot + "/perch.fcgi")
             // What a hoster's vhost gives a customer: a document root where .htaccess may set handlers and options.
             return """
             <VirtualHost 127.0.0.1:\(layout.port)>
