@@ -142,7 +142,10 @@ final class PrivateApache: @unchecked Sendable {
     var baseURL: String { "http://127.0.0.1:\(port)" }
     var errorLog: String { (try? String(contentsOfFile: directory + "/error.log", encoding: .utf8)) ?? "" }
     func stop() { process.terminate() }
-    deinit { process.terminate() }
+    deinit {
+        process.terminate()
+        try? FileManager.default.removeItem(atPath: directory + "/perch")  // the binary copy, if any (8+ MB)
+    }
 }
 
 /// A private lighttpd (lighttpd -D) on a loopback port, including one site file from deploy/lighttpd.
@@ -182,7 +185,10 @@ final class PrivateLighttpd: @unchecked Sendable {
     var baseURL: String { "http://127.0.0.1:\(port)" }
     var errorLog: String { (try? String(contentsOfFile: directory + "/error.log", encoding: .utf8)) ?? "" }
     func stop() { process.terminate() }
-    deinit { process.terminate() }
+    deinit {
+        process.terminate()
+        try? FileManager.default.removeItem(atPath: directory + "/perch")  // the binary copy, if any (8+ MB)
+    }
 }
 
 /// A copy of the perch binary in `directory` (0755), reachable by a web server's unprivileged user even when
