@@ -1,6 +1,8 @@
 import FastCGI
 import Foundation
 import Logging
+import MariaDB
+import Web
 
 /// The service's configuration: every knob is an environment variable with a documented default
 /// (README, "Configuration").
@@ -10,9 +12,11 @@ public struct AppConfiguration {
     public var mode: Mode = .production
     public var pool = PoolConfiguration()
     public var logLevel: Logger.Level = .info
-    /// `mariadb://user@host:port/db` or `mariadb://user@localhost/db?socket=/path`.
-    public var databaseURL: String?
-    public var databasePassword: String?
+    /// nil when PERCH_DATABASE_URL is not set (allowed in development only: readiness then answers 503).
+    public var database: DatabaseConfiguration?
+    public var web = WebConfiguration()
+    /// Where `perch migrate` finds its files.
+    public var migrationsDirectory: String?
 
     public init() {}
 
@@ -46,7 +50,7 @@ public struct AppConfiguration {
         pool.requestTimeout = reader.seconds("PERCH_REQUEST_TIMEOUT", default: 30, in: 0.1...86_400)
         pool.slowRequestThreshold = reader.seconds("PERCH_SLOW_REQUEST", default: 5, in: 0...86_400)
         pool.gracefulTimeout = reader.seconds("PERCH_GRACEFUL_TIMEOUT", default: 30, in: 0...86_400)
-        pool.keepAliveIdle = reader.seconds("PERCH_KEEPALIVE_IDLE", default: 2, in: 0...3_600)
+        pool.keepAliveIdle = reader.seconds("PERCH_KEEPALIVE_IDLE", default: 75, in: 0...3_600)
         pool.bodyLimit = reader.int("PERCH_BODY_LIMIT", default: 1 << 20, in: 0...(1 << 30))
         pool.statusPath = reader.string("PERCH_STATUS_PATH")
         if let path = pool.statusPath, !path.hasPrefix("/") { reader.problem("PERCH_STATUS_PATH: \"\(path)\" must start with /") }
@@ -55,8 +59,19 @@ public struct AppConfiguration {
         pool.logFile = reader.string("PERCH_LOG_FILE")
         config.pool = pool
 
-        config.databaseURL = reader.string("PERCH_DATABASE_URL") ?? reader.string("DATABASE_URL")
-        config.databasePassword = reader.secret("PERCH_DATABASE_PASSWORD")
+        let password = reader.secret("PERCH_DATABASE_PASSWORD")
+        if let url = reader.string("PERCH_DATABASE_URL") ?? reader.string("DATABASE_URL") {
+            do { config.database = try DatabaseConfiguration(url: url, password: password) } catch { reader.problem("PERCH_DATABASE_URL: \(error)") }
+        } else if config.mode == .production {
+            reader.problem("PERCH_DATABASE_URL: required outside development (mariadb://user@host:3306/db)")
+        }
+        config.migrationsDirectory = reader.string("PERCH_MIGRATIONS_DIR")
+
+        config.web.maxBodySize = pool.bodyLimit
+        config.web.cors.allowedOrigins = reader.list("PERCH_CORS_ORIGINS")
+        config.web.cors.maxAge = reader.int("PERCH_CORS_MAX_AGE", default: 600, in: 0...86_400)
+        if let assets = reader.string("PERCH_DOCS_ASSETS_URL") { config.web.docs = .local(base: assets) }
+        config.web.docs.enabled = reader.bool("PERCH_DOCS", default: true)
 
         if !reader.problems.isEmpty { throw AppConfigurationError(problems: reader.problems) }
         return config

@@ -22,8 +22,9 @@ public struct PoolConfiguration: Sendable {
     public var slowRequestThreshold: Double = 5
     /// How long TERM waits for in-flight requests, and HUP for retiring workers (seconds).
     public var gracefulTimeout: Double = 30
-    /// How long a worker keeps an idle nginx keep-conn connection when nobody else is waiting (seconds).
-    public var keepAliveIdle: Double = 2
+    /// How long a worker keeps an idle nginx keep-conn connection (seconds). Set nginx's upstream
+    /// `keepalive_timeout` below it, so that nginx, not the worker, closes idle connections.
+    public var keepAliveIdle: Double = 75
     /// Request bodies above this are answered 413 by the handler without being read.
     public var bodyLimit: Int = 1 << 20
 

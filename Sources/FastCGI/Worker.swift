@@ -3,9 +3,10 @@ import Glibc
 import Logging
 
 /// A worker process: takes connections from the shared socket and serves one request at a time through
-/// libfcgi. We accept connections ourselves and hand each to libfcgi (FCGX_Request.ipcFd), so that an idle
-/// nginx keep-conn connection never pins the worker: it is let go as soon as another connection waits or
-/// after `keepAliveIdle`. Any malformed input costs only its own connection.
+/// libfcgi. We accept connections ourselves and hand each to libfcgi (FCGX_Request.ipcFd), so a worker can
+/// hold several idle nginx keep-conn connections while it waits: an idle kept connection never pins the
+/// worker (libfcgi as-is would block on it), and the worker never has to close one under nginx's feet, which
+/// would fail a POST nginx had just sent on it. Any malformed input costs only its own connection.
 final class Worker {
     /// Exit status of a worker that left after its share of requests, so the master can tell it from a crash.
     static let recycledStatus: Int32 = 75
@@ -19,9 +20,13 @@ final class Worker {
     private let checkClients: Bool
     private let maxRequests: Int
     private var request = FCGX_Request()
-    private var keptFD: Int32 = -1
+    /// Idle kept connections and when each last finished a request, oldest first.
+    private var kept: [(fd: Int32, since: Int64)] = []
+    /// More idle kept connections than this means nginx's keepalive is set far above the pool: close the oldest.
+    private static let maxKept = 32
     private var stopping = false
     private var served = 0
+    private var leaving: Bool { stopping || served >= maxRequests }
 
     init(listener: Listener, config: PoolConfiguration, scoreboard: Scoreboard, slot: Int, handler: FastCGIHandler, logger: Logger) {
         self.listener = listener
@@ -44,10 +49,10 @@ final class Worker {
         let flags = fcntl(listener.fd, F_GETFL)
         _ = fcntl(listener.fd, F_SETFL, flags | O_NONBLOCK)  // workers race for each connection; losers go back to waiting
         slot.set(.idle)
-        while !stopping && served < maxRequests {
+        while !leaving {
             if let fd = nextConnection() { serve(fd) }
         }
-        if keptFD >= 0 { close(keptFD) }
+        leaveKeptConnections()
         if served >= maxRequests {
             logger.info("worker recycled", metadata: ["requests": "\(served)"])
             return Worker.recycledStatus
@@ -63,28 +68,45 @@ final class Worker {
         _ = Signals.take(SIGCHLD)
     }
 
-    /// Waits for work: a request on the kept connection, or a new connection on the listening socket.
+    /// Waits for work: a request on a kept connection, or a new connection on the listening socket.
     private func nextConnection() -> Int32? {
         var fds = [pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0)]
-        if keptFD >= 0 { fds.append(pollfd(fd: keptFD, events: Int16(POLLIN), revents: 0)) }
-        let waitMillis = keptFD >= 0 ? Int(config.keepAliveIdle * 1000) : 1000
-        let ready = Signals.wait(&fds, milliseconds: waitMillis)
+        fds += kept.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+        let ready = Signals.wait(&fds, milliseconds: 1000)
         handleSignals()
         if ready == 0 && getppid() == 1 && !isSingle { stopping = true }  // the master is gone
-        if keptFD >= 0 {
-            let kept = keptFD
-            if ready > 0 && fds[1].revents != 0 {
-                keptFD = -1
-                return kept  // nginx sent the next request on the kept connection (or closed it)
-            }
-            if ready == 0 || fds[0].revents != 0 || stopping {
-                // Idle too long, or someone else is waiting: let the connection go so we can serve them.
-                close(kept)
-                keptFD = -1
-            }
+        closeExpiredKeptConnections()
+        guard ready > 0, !stopping else { return nil }
+        // A request on a kept connection first: nginx already counts on that connection.
+        if let index = fds.dropFirst().firstIndex(where: { $0.revents != 0 }) {
+            let fd = fds[index].fd
+            kept.removeAll { $0.fd == fd }
+            return fd
         }
-        guard !stopping, ready > 0, fds[0].revents != 0 else { return nil }
+        guard fds[0].revents != 0 else { return nil }
         return acceptConnection()
+    }
+
+    /// nginx's upstream `keepalive_timeout` should close idle connections first (it is shorter than
+    /// PERCH_KEEPALIVE_IDLE in the shipped site); this only cleans up after a peer that never does.
+    private func closeExpiredKeptConnections() {
+        let limit = monotonicNanos() - Int64(config.keepAliveIdle * 1e9)
+        while let oldest = kept.first, oldest.since < limit || kept.count > Worker.maxKept {
+            closeGently(oldest.fd)
+            kept.removeFirst()
+        }
+    }
+
+    /// On the way out: serve what is already waiting on kept connections, then close them gently.
+    private func leaveKeptConnections() {
+        while !kept.isEmpty {
+            var fds = kept.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+            guard Signals.wait(&fds, milliseconds: 20) > 0, let ready = fds.first(where: { $0.revents != 0 }) else { break }
+            kept.removeAll { $0.fd == ready.fd }
+            serve(ready.fd)
+        }
+        for connection in kept { closeGently(connection.fd) }
+        kept.removeAll()
     }
 
     private var isSingle: Bool { listener.origin == .spawned }
@@ -149,7 +171,7 @@ final class Worker {
         }
         body = []
         write(response)
-        finish(keep: keepConnection && !tooLarge && !stopping, drain: tooLarge)
+        finish(keep: keepConnection && !tooLarge && !leaving, gently: keepConnection || tooLarge)
         served += 1
         slot.finish(slowThresholdNanos: Int64(config.slowRequestThreshold * 1e9), counted: true)
     }
@@ -196,7 +218,7 @@ final class Worker {
     }
 
     /// Ends the request (END_REQUEST) and keeps or closes the connection.
-    private func finish(keep: Bool, drain: Bool) {
+    private func finish(keep: Bool, gently: Bool) {
         request.keepConnection = 1
         request.detached = 1
         FCGX_Finish_r(&request)  // on a stream error libfcgi closes the connection and sets ipcFd to -1
@@ -204,11 +226,29 @@ final class Worker {
         request.ipcFd = -1
         guard fd >= 0 else { return }
         if keep {
-            keptFD = fd
+            kept.append((fd, monotonicNanos()))
+        } else if gently {
+            closeGently(fd)  // nginx may reuse it, or a 413's body is still arriving
         } else {
-            if drain { drainBriefly(fd) }
             close(fd)
         }
+    }
+
+    /// Closes a connection nginx may still want to reuse: our FIN right behind the END_REQUEST lets nginx see
+    /// the end before it picks the connection again; then wait (briefly) for nginx's own close, reading
+    /// and discarding, so that unread input never turns the close into a reset.
+    private func closeGently(_ fd: Int32) {
+        shutdown(fd, Int32(SHUT_WR))
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var scratch = [UInt8](repeating: 0, count: 64 * 1024)
+        var total = 0
+        while total < 8 << 20 {
+            let count = recv(fd, &scratch, scratch.count, 0)
+            if count <= 0 { break }
+            total += count
+        }
+        close(fd)
     }
 
     /// Closes a connection whose request could not be read; no response is possible.
@@ -220,21 +260,6 @@ final class Worker {
         if request.ipcFd >= 0 { close(fd) }
         request.ipcFd = -1
         slot.finish(slowThresholdNanos: .max, counted: false)
-    }
-
-    /// After a 413 the unread body is still arriving. Closing with unread data sends a reset that can destroy
-    /// the response in flight, so read and discard for a moment first (bounded in time and bytes).
-    private func drainBriefly(_ fd: Int32) {
-        shutdown(fd, Int32(SHUT_WR))
-        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var scratch = [UInt8](repeating: 0, count: 64 * 1024)
-        var total = 0
-        while total < 8 << 20 {
-            let count = recv(fd, &scratch, scratch.count, 0)
-            if count <= 0 { break }
-            total += count
-        }
     }
 
     /// The pool status page, when this request is for it. Others than the allowed addresses get a 404.

@@ -12,7 +12,7 @@ public struct Response: Sendable {
         self.body = body
     }
 
-    public static let jsonContentType = "application/json"
+    public static let jsonContentType = "application/json; charset=utf-8"
 
     /// A JSON body from a JSON value.
     public static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {

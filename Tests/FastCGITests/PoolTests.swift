@@ -71,6 +71,17 @@ struct PoolTests {
         #expect(pool.process.log.contains("worker recycled after max_requests"))
     }
 
+    @Test func postsOverKeptConnectionsNeverFailEvenWhileWorkersRecycle() throws {
+        // nginx retries a failed GET on another connection but never a POST: a worker that closed a kept
+        // connection nginx had just written to would show up here as a 502.
+        let pool = try PerchPool(workers: 2, environment: ["PERCH_MAX_REQUESTS": "300", "PERCH_MAX_REQUESTS_JITTER": "50"])
+        let nginx = try PrivateNginx(socketPath: pool.socketPath)
+        let load = try abLoad(nginx.baseURL + "/api/v1/health", requests: 5_000, concurrency: 16, postBody: "{}")
+        #expect(load.complete == 5_000)
+        #expect(load.failed == 0 && load.non2xx == 5_000, "every POST is answered by the app (405), none by nginx: \(load.output)")
+        #expect(!nginx.errorLog.contains("upstream"), "\(nginx.errorLog)")
+    }
+
     @Test func reloadWithBrokenConfigurationKeepsServing() throws {
         let directory = Paths.makeTemporaryDirectory()
         let configFile = directory + "/perch.env"
@@ -153,7 +164,7 @@ struct PoolTests {
     }
 
     @Test func idleKeptConnectionDoesNotStarveOthers() throws {
-        // One worker and a long idle allowance: only "someone else is waiting" can free the worker.
+        // One worker holding an idle kept connection: it must still serve a new connection at once.
         let pool = try PerchPool(workers: 1, environment: ["PERCH_KEEPALIVE_IDLE": "60"])
         let kept = try FastCGIConnection(unixPath: pool.socketPath)
         kept.send(FastCGIConnection.request(fastCGIParams("/api/v1/health"), keepConnection: true))
@@ -258,7 +269,7 @@ struct PoolTests {
     }
 
     @Test func nothingToServeOnIsAClearError() throws {
-        let result = try run([Paths.perchBinary, "serve"], environment: ["PATH": "/usr/bin:/bin"])
+        let result = try run([Paths.perchBinary, "serve"], environment: ["PATH": "/usr/bin:/bin", "PERCH_ENV": "development"])
         #expect(result.status == 78)
         #expect(result.output.contains("PERCH_LISTEN"))
     }
@@ -272,7 +283,7 @@ struct SocketSourceTests {
         let path = directory + "/activated.sock"
         let fd = try listeningUnixSocket(path)
         defer { close(fd) }
-        let child = try ChildProcess([Paths.perchBinary, "serve"], environment: ["LISTEN_FDS": "1", "PERCH_WORKERS": "2", "PATH": "/usr/bin:/bin"],
+        let child = try ChildProcess([Paths.perchBinary, "serve"], environment: ["LISTEN_FDS": "1", "PERCH_WORKERS": "2", "PERCH_ENV": "development", "PATH": "/usr/bin:/bin"],
                                      fds: [3: fd], logPath: directory + "/log", listenPIDVariable: "LISTEN_PID")
         defer { child.terminate() }
         let result = try run(["/usr/bin/cgi-fcgi", "-bind", "-connect", path],
@@ -287,7 +298,7 @@ struct SocketSourceTests {
         let directory = Paths.makeTemporaryDirectory()
         let path = directory + "/spawned.sock"
         let child = try ChildProcess(["/usr/bin/spawn-fcgi", "-n", "-s", path, "--", Paths.perchBinary, "serve"],
-                                     environment: ["PATH": "/usr/bin:/bin"], logPath: directory + "/log")
+                                     environment: ["PATH": "/usr/bin:/bin", "PERCH_ENV": "development"], logPath: directory + "/log")
         defer { child.terminate() }
         #expect(eventually(seconds: 10) { FileManager.default.fileExists(atPath: path) })
         let result = try run(["/usr/bin/cgi-fcgi", "-bind", "-connect", path],
@@ -298,7 +309,7 @@ struct SocketSourceTests {
 
     @Test func plainCGIAnswersOneRequest() throws {
         let result = try run([Paths.perchBinary, "serve"], environment: [
-            "GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "GET", "REQUEST_URI": "/api/v1/health", "PATH": "/usr/bin:/bin",
+            "GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "GET", "REQUEST_URI": "/api/v1/health", "PATH": "/usr/bin:/bin", "PERCH_ENV": "development",
         ])
         #expect(result.status == 0)
         #expect(result.output.hasPrefix("Status: 200 OK\r\n"))

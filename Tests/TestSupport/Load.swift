@@ -64,9 +64,14 @@ public struct LoadResult {
     public var allSucceeded: Bool { complete > 0 && failed == 0 && non2xx == 0 }
 }
 
-public func abLoad(_ url: String, requests: Int, concurrency: Int, keepAlive: Bool = false) throws -> LoadResult {
+public func abLoad(_ url: String, requests: Int, concurrency: Int, keepAlive: Bool = false, postBody: String? = nil) throws -> LoadResult {
     var arguments = ["/usr/bin/ab", "-q", "-s", "30", "-n", "\(requests)", "-c", "\(concurrency)"]
     if keepAlive { arguments.append("-k") }
+    if let postBody {
+        let file = Paths.makeTemporaryDirectory("perch-ab") + "/body.json"
+        try postBody.write(toFile: file, atomically: true, encoding: .utf8)
+        arguments += ["-p", file, "-T", "application/json"]
+    }
     arguments.append(url)
     let result = try run(arguments, seconds: 120)
     func number(_ label: String) -> Int {

@@ -1,0 +1,40 @@
+import Foundation
+import Logging
+import MariaDB
+import Web
+
+/// What lives as long as a worker: its configuration, its one database connection and its clock.
+/// Built once per worker after fork; handlers reach it through `AppContext`, never through globals.
+public final class AppServices {
+    public let config: AppConfiguration
+    private let connection: Connection?
+    /// The clock; tests replace it to travel in time.
+    public var clock: () -> Date
+
+    public init(config: AppConfiguration, logger: Logger, clock: @escaping () -> Date = Date.init) {
+        self.config = config
+        self.connection = config.database.map { Connection(configuration: $0, logger: logger) }
+        self.clock = clock
+    }
+
+    /// The worker's connection (opened on first use); 503 when no database is configured.
+    public func database() throws -> Connection {
+        guard let connection else { throw HTTPError(.serviceUnavailable, detail: "Database not configured") }
+        return connection
+    }
+
+    /// The connection if one is configured, for checks that report rather than fail.
+    var optionalDatabase: Connection? { connection }
+}
+
+/// The per-request values a handler gets.
+public struct AppContext: RequestContext {
+    public let requestID: String
+    public let logger: Logger
+    public let services: AppServices
+    /// "Now" for this request, read once so that every check in it agrees.
+    public let now: Date
+
+    public var config: AppConfiguration { services.config }
+    public func database() throws -> Connection { try services.database() }
+}

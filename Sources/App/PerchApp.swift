@@ -1,0 +1,18 @@
+import Foundation
+import Logging
+import Web
+
+/// The app: every controller's routes on one router, behind the web layer's middleware.
+public enum PerchApp {
+    public static func makeApplication(services: AppServices, logger: Logger) -> Application<AppContext> {
+        let router = Router<AppContext>()
+        HealthController().register(on: router)
+        var web = services.config.web
+        web.openAPI = OpenAPIInfo(title: "perch", version: "0.1.0",
+                                  description: "A JSON API served as a pre-forked FastCGI pool behind nginx.")
+        return Application(router: router, configuration: web, logger: logger,
+                           middleware: [DatabaseErrorMiddleware()]) { _, requestID, requestLogger in
+            AppContext(requestID: requestID, logger: requestLogger, services: services, now: services.clock())
+        }
+    }
+}
