@@ -43,7 +43,7 @@ let package = Package(
         ]),
 
         // Shared by the test targets: private MariaDB and nginx instances, a pool launcher, a live HTTP client.
-        .target(name: "TestSupport", dependencies: ["Web", "MariaDB"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["App", "Web", "MariaDB", "Sodium"], path: "Tests/TestSupport"),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "TestSupport"]),
         .testTarget(name: "WebTests", dependencies: ["Web", "TestSupport"]),
         .testTarget(name: "MariaDBTests", dependencies: ["MariaDB", "TestSupport"]),

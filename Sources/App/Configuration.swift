@@ -15,6 +15,8 @@ public struct AppConfiguration {
     /// nil when PERCH_DATABASE_URL is not set (allowed in development only: readiness then answers 503).
     public var database: DatabaseConfiguration?
     public var web = WebConfiguration()
+    /// Tokens, passwords, login throttle. Always set once loading succeeded.
+    public var auth: AuthSettings!
     /// Where `perch migrate` finds its files.
     public var migrationsDirectory: String?
 
@@ -22,6 +24,12 @@ public struct AppConfiguration {
 
     public static func fromProcess() throws -> AppConfiguration {
         var reader = try ConfigReader.fromProcess()
+        return try load(&reader)
+    }
+
+    /// From explicit variables (tests, tools) rather than the process environment.
+    public static func load(environment: [String: String]) throws -> AppConfiguration {
+        var reader = ConfigReader(environment)
         return try load(&reader)
     }
 
@@ -67,6 +75,7 @@ public struct AppConfiguration {
         }
         config.migrationsDirectory = reader.string("PERCH_MIGRATIONS_DIR")
 
+        config.auth = AuthSettings.load(&reader, mode: config.mode)
         config.web.maxBodySize = pool.bodyLimit
         config.web.cors.allowedOrigins = reader.list("PERCH_CORS_ORIGINS")
         config.web.cors.maxAge = reader.int("PERCH_CORS_MAX_AGE", default: 600, in: 0...86_400)

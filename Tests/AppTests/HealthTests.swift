@@ -1,0 +1,32 @@
+import App
+import Logging
+import MariaDB
+import Testing
+import TestSupport
+import Web
+
+@Suite struct HealthTests {
+    @Test func livenessTouchesNoDatabase() throws {
+        let app = try TestApp()
+        let response = try app.client().get("/api/v1/health")
+        #expect(response.status == .ok)
+        #expect(response.text == #"{"status":"ok"}"#)
+    }
+
+    @Test func readinessAnswersWhenTheDatabaseDoes() throws {
+        let app = try TestApp()
+        let response = try app.client().get("/api/v1/health/ready")
+        #expect(response.status == .ok)
+        #expect(response.text == #"{"status":"ok","database":"ok"}"#)
+    }
+
+    @Test func readinessIs503WithoutADatabase() throws {
+        let logger = Logger(label: "test")
+        var config = try AppConfiguration.load(environment: ["PERCH_ENV": "development"])
+        config.database = DatabaseConfiguration(endpoint: .socket(path: "/nonexistent/mysqld.sock"), user: "nobody", database: "none")
+        let app = PerchApp.makeApplication(services: AppServices(config: config, logger: logger), logger: logger)
+        let response = try InProcessTestClient(app).get("/api/v1/health/ready")
+        #expect(response.status == .serviceUnavailable)
+        #expect(try response.json()["detail"] != nil)
+    }
+}

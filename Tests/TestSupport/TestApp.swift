@@ -1,0 +1,91 @@
+import App
+import Foundation
+import Logging
+import MariaDB
+import Sodium
+import Web
+
+/// The whole app in-process on a fresh, migrated private database: what most app tests drive.
+public final class TestApp: @unchecked Sendable {
+    public let services: AppServices
+    public let application: Application<AppContext>
+    public let database: DatabaseConfiguration
+    /// A connection of the test's own, for arranging and inspecting rows directly.
+    public let connection: Connection
+    /// Log lines the app wrote (message and metadata), to check what must never be logged.
+    public let logs = LogCapture()
+
+    /// `environment` adds PERCH_* settings. Argon2 runs with libsodium's minimum limits unless set, so
+    /// that tests stay fast; tests about hashing set them.
+    public init(environment: [String: String] = [:], clock: @escaping () -> Date = Date.init) throws {
+        database = try PrivateMariaDB.shared.makeMigratedDatabase()
+        var env: [String: String] = [
+            "PERCH_ENV": "development",
+            "PERCH_JWT_SIGNING_KEY": JWTKeyGenerator.encode(JWTKeyGenerator.hs256Secret()),
+            "PERCH_ARGON2_OPSLIMIT": "\(PasswordHasher.minimumOpsLimit)",
+            "PERCH_ARGON2_MEMLIMIT": "\(PasswordHasher.minimumMemLimit)",
+        ]
+        env.merge(environment) { $1 }
+        var config = try AppConfiguration.load(environment: env)
+        config.database = database
+        let logger = Logger(label: "perch-test") { [logs] _ in logs.handler() }
+        services = AppServices(config: config, logger: logger, clock: clock)
+        application = PerchApp.makeApplication(services: services, logger: logger)
+        connection = Connection(configuration: database)
+    }
+
+    /// A client from a given address (the login throttle keys on it).
+    public func client(from address: String = "127.0.0.1") -> InProcessTestClient<AppContext> {
+        InProcessTestClient(application, remoteAddress: address)
+    }
+
+    /// Inserts a user directly (password hashed with the app's settings); returns the id.
+    @discardableResult
+    public func makeUser(email: String, password: String = "correct horse battery", fullName: String? = nil,
+                         superuser: Bool = false, active: Bool = true) throws -> Int64 {
+        let hash = try services.config.auth.hasher.hash(password)
+        let now = Date()
+        return try connection.execute("""
+            INSERT INTO users (email, hashed_password, full_name, is_active, is_superuser, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, [.string(email), .string(hash), fullName.map { .string($0) } ?? .null, .bool(active), .bool(superuser), .date(now), .date(now)]).lastInsertID
+    }
+
+    /// A session row and a signed access token for `userID`, without going through login.
+    public func accessToken(for userID: Int64, lifetime: Int = 900) throws -> String {
+        let sessionID = Int64.random(in: 1...Int64.max)
+        let now = Date()
+        try connection.execute("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                               [.int(sessionID), .int(userID), .date(now), .date(now.addingTimeInterval(3600))])
+        let issued = Int(now.timeIntervalSince1970)
+        return try services.config.auth.signer.sign(claims: JWTClaims(sub: "\(userID)", sid: "\(sessionID)", iat: issued,
+                                                                      exp: issued + lifetime, jti: SecureRandom.token(bytes: 16)))
+    }
+}
+
+/// Collects every log line as text (message plus metadata) for assertions.
+public final class LogCapture: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+
+    public var text: String { lock.lock(); defer { lock.unlock() }; return lines.joined(separator: "\n") }
+
+    func append(_ line: String) { lock.lock(); lines.append(line); lock.unlock() }
+
+    func handler() -> LogHandler { CapturingHandler(capture: self) }
+
+    struct CapturingHandler: LogHandler {
+        let capture: LogCapture
+        var logLevel: Logger.Level = .trace
+        var metadata: Logger.Metadata = [:]
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            var all = metadata
+            all.merge(event.metadata ?? [:]) { $1 }
+            capture.append("\(event.level) \(event.message) \(all.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))")
+        }
+    }
+}
