@@ -15,8 +15,9 @@ final class Master {
     private let scoreboard: Scoreboard
     private let command: Command
     private var workers: [pid_t: Int] = [:]        // pid -> slot
-    private var retiring: Set<pid_t> = []          // workers of our previous self, finishing their last request
-    private var retireDeadline: Int64 = .max
+    /// Workers that left the pool (recycled, or of our previous self after a reload) and finish serving
+    /// their kept connections, each with the time it must be gone by.
+    private var retiring: [pid_t: Int64] = [:]
     private var notBefore: [Int: Int64] = [:]      // slot -> earliest respawn (crash-loop brake)
     private var spawnedAt: [Int: Int64] = [:]      // slot -> when its worker was forked
     private var quickDeaths: [Int: Int] = [:]      // slot -> workers in a row that died within a second
@@ -53,7 +54,7 @@ final class Master {
             if let deadline = stopDeadline {
                 if workers.isEmpty && retiring.isEmpty { return cleanExit() }
                 if monotonicNanos() > deadline {
-                    logger.warning("graceful stop timed out: killing the remaining workers", metadata: ["pids": "\(Array(workers.keys) + Array(retiring))"])
+                    logger.warning("graceful stop timed out: killing the remaining workers", metadata: ["pids": "\(Array(workers.keys) + Array(retiring.keys))"])
                     signalAll(SIGKILL)
                     reapUntilEmpty()
                     return cleanExit()
@@ -61,13 +62,10 @@ final class Master {
                 continue
             }
             if Signals.take(SIGHUP) { reload() }
+            collectRetiringWorkers()
             respawnEmptySlots()
             killTimedOutRequests()
-            if !retiring.isEmpty && monotonicNanos() > retireDeadline {
-                logger.warning("retiring workers past the graceful timeout: killed", metadata: ["pids": "\(retiring.sorted())"])
-                for pid in retiring { kill(pid, SIGKILL) }
-                retireDeadline = .max
-            }
+            killOverdueRetiringWorkers()
         }
     }
 
@@ -118,7 +116,11 @@ final class Master {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             if pid <= 0 { return }
-            if retiring.remove(pid) != nil { continue }
+            if retiring.removeValue(forKey: pid) != nil {
+                let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : -1
+                if code == Worker.recycledStatus { logger.info("worker recycled after max_requests", metadata: ["pid": "\(pid)"]) }
+                continue
+            }
             guard let slotIndex = workers.removeValue(forKey: pid) else { continue }
             let slot = scoreboard.slot(slotIndex)
             let exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : -1
@@ -171,7 +173,27 @@ final class Master {
 
     private func signalAll(_ signal: Int32) {
         for pid in workers.keys { kill(pid, signal) }
-        for pid in retiring { kill(pid, signal) }
+        for pid in retiring.keys { kill(pid, signal) }
+    }
+
+    /// A worker that reached max_requests marks its slot retiring: its successor starts at once while it
+    /// finishes its kept connections.
+    private func collectRetiringWorkers() {
+        let deadline = monotonicNanos() + Int64((config.gracefulTimeout + 5) * 1e9)
+        for (pid, slotIndex) in workers where scoreboard.slot(slotIndex).state == .retiring {
+            workers.removeValue(forKey: pid)
+            retiring[pid] = deadline
+            scoreboard.slot(slotIndex).release()
+        }
+    }
+
+    private func killOverdueRetiringWorkers() {
+        let now = monotonicNanos()
+        for (pid, deadline) in retiring where now > deadline {
+            logger.warning("retiring worker past the graceful timeout: killed", metadata: ["pid": "\(pid)"])
+            kill(pid, SIGKILL)
+            retiring[pid] = .max
+        }
     }
 
     // MARK: Stop, reload, logs
@@ -201,7 +223,7 @@ final class Master {
         }
         _ = fcntl(listener.fd, F_SETFD, 0)  // the socket survives the exec
         setenv(Listener.reloadVariable, "\(listener.fd)", 1)
-        setenv(Master.retiringVariable, (Array(workers.keys) + Array(retiring)).map(String.init).joined(separator: ","), 1)
+        setenv(Master.retiringVariable, (Array(workers.keys) + Array(retiring.keys)).map(String.init).joined(separator: ","), 1)
         command.exec()
         logger.error("reload failed: cannot exec", metadata: ["path": "\(command.path)", "error": "\(errnoText())"])
         unsetenv(Listener.reloadVariable)
@@ -212,10 +234,12 @@ final class Master {
     private func adoptRetiringWorkers() {
         guard let list = ProcessEnvironment()[Master.retiringVariable] else { return }
         unsetenv(Master.retiringVariable)
-        retiring = Set(list.split(separator: ",").compactMap { pid_t($0) })
-        for pid in retiring { kill(pid, SIGTERM) }
-        retireDeadline = monotonicNanos() + Int64(config.gracefulTimeout * 1e9)
-        logger.notice("reloaded: previous workers finish their requests and leave", metadata: ["pids": "\(retiring.sorted())"])
+        let deadline = monotonicNanos() + Int64((config.gracefulTimeout + 5) * 1e9)
+        for pid in list.split(separator: ",").compactMap({ pid_t($0) }) {
+            retiring[pid] = deadline
+            kill(pid, SIGUSR2)  // retire: no new connections, finish the kept ones, leave
+        }
+        logger.notice("reloaded: previous workers finish their requests and leave", metadata: ["pids": "\(retiring.keys.sorted())"])
     }
 
     private func reopenLogs() {

@@ -6,6 +6,8 @@ import Glibc
 public final class Scoreboard {
     public enum State: Int32, Sendable {
         case empty = 0, starting, idle, reading, busy
+        /// Left the pool (recycled): serves only its kept connections until nginx closes them.
+        case retiring
         var name: String {
             switch self {
             case .empty: return "empty"
@@ -13,6 +15,7 @@ public final class Scoreboard {
             case .idle: return "idle"
             case .reading: return "reading headers"
             case .busy: return "running"
+            case .retiring: return "retiring"
             }
         }
     }

@@ -4,7 +4,7 @@ import Glibc
 /// Signals stay blocked except inside `Signals.wait`, so they arrive only while a process waits for work:
 /// a request in progress (a database call, a write to nginx) never sees EINTR. Handlers only raise a flag.
 enum Signals {
-    static let watched: [Int32] = [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGCHLD]
+    static let watched: [Int32] = [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD]
     private static let flags: UnsafeMutablePointer<sig_atomic_t> = {
         let p = UnsafeMutablePointer<sig_atomic_t>.allocate(capacity: 65)
         p.initialize(repeating: 0, count: 65)

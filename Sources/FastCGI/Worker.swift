@@ -14,7 +14,8 @@ final class Worker {
     private let listener: Listener
     private let config: PoolConfiguration
     private let scoreboard: Scoreboard
-    private let slot: Scoreboard.Slot
+    /// Our scoreboard slot; nil once we retire and the master gives it to our successor.
+    private var slot: Scoreboard.Slot?
     private let handler: FastCGIHandler
     private var logger: Logger
     private let checkClients: Bool
@@ -24,9 +25,13 @@ final class Worker {
     private var kept: [(fd: Int32, since: Int64)] = []
     /// More idle kept connections than this means nginx's keepalive is set far above the pool: close the oldest.
     private static let maxKept = 32
+    /// TERM/INT: serve what is already waiting, then go.
     private var stopping = false
+    /// Recycled or told to retire (USR2, by a reloading master): take no new connection, serve the kept ones
+    /// until nginx closes them (its keepalive_time/timeout), so that no request nginx sends is ever refused.
+    private var retiring = false
     private var served = 0
-    private var leaving: Bool { stopping || served >= maxRequests }
+    private var leaving: Bool { stopping || retiring }
 
     init(listener: Listener, config: PoolConfiguration, scoreboard: Scoreboard, slot: Int, handler: FastCGIHandler, logger: Logger) {
         self.listener = listener
@@ -48,10 +53,12 @@ final class Worker {
         Signals.install()  // after FCGX_Init, which installs handlers of its own where none are set
         let flags = fcntl(listener.fd, F_GETFL)
         _ = fcntl(listener.fd, F_SETFL, flags | O_NONBLOCK)  // workers race for each connection; losers go back to waiting
-        slot.set(.idle)
+        slot?.set(.idle)
         while !leaving {
             if let fd = nextConnection() { serve(fd) }
+            if served >= maxRequests { retire() }
         }
+        if retiring { serveKeptUntilClosed() }
         leaveKeptConnections()
         if served >= maxRequests {
             logger.info("worker recycled", metadata: ["requests": "\(served)"])
@@ -63,6 +70,7 @@ final class Worker {
     private func handleSignals() {
         if Signals.take(SIGQUIT) { _exit(0) }
         if Signals.take(SIGTERM) || Signals.take(SIGINT) { stopping = true }
+        if Signals.take(SIGUSR2) { retire() }
         if Signals.take(SIGUSR1), let path = config.logFile { LogFile.reopen(path) }
         _ = Signals.take(SIGHUP)  // the master reloads; a worker has nothing to do
         _ = Signals.take(SIGCHLD)
@@ -94,6 +102,30 @@ final class Worker {
         while let oldest = kept.first, oldest.since < limit || kept.count > Worker.maxKept {
             closeGently(oldest.fd)
             kept.removeFirst()
+        }
+    }
+
+    /// Hands our slot back to the master (which starts a successor at once) and stops accepting.
+    private func retire() {
+        guard !retiring else { return }
+        retiring = true
+        slot?.set(.retiring)
+        slot = nil
+    }
+
+    /// A retiring worker's last duty: requests on its kept connections, until nginx has closed them all or
+    /// the graceful timeout passes (TERM ends it sooner).
+    private func serveKeptUntilClosed() {
+        let deadline = monotonicNanos() + Int64(config.gracefulTimeout * 1e9)
+        while !kept.isEmpty && !stopping && monotonicNanos() < deadline {
+            var fds = kept.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+            let ready = Signals.wait(&fds, milliseconds: 200)
+            handleSignals()
+            guard ready > 0 else { continue }
+            for descriptor in fds where descriptor.revents != 0 {
+                kept.removeAll { $0.fd == descriptor.fd }
+                serve(descriptor.fd, keepAfter: true)
+            }
         }
     }
 
@@ -135,25 +167,26 @@ final class Worker {
         return fd
     }
 
-    private func serve(_ fd: Int32) {
+    /// Serves one request on `fd`. `keepAfter` lets a retiring worker keep honouring keep-conn.
+    private func serve(_ fd: Int32, keepAfter: Bool = false) {
         var peek: UInt8 = 0
         guard recv(fd, &peek, 1, Int32(MSG_PEEK)) == 1 else {
             close(fd)  // the peer closed a kept connection, or sent nothing in time
             return
         }
-        slot.beginReading(active: scoreboard.activeCount + 1, poolSize: scoreboard.slotCount)
+        slot?.beginReading(active: scoreboard.activeCount + 1, poolSize: scoreboard.slotCount)
         request.ipcFd = fd
         request.keepConnection = 1  // FCGX_Accept_r first "finishes" the previous request: it must not close fd
         request.detached = 1        // close at once on error, without libfcgi's lingering close
         guard FCGX_Accept_r(&request) == 0 else {
             logger.warning("malformed FastCGI input: connection closed")
-            slot.finish(slowThresholdNanos: .max, counted: false)
+            slot?.finish(slowThresholdNanos: .max, counted: false)
             return
         }
         let keepConnection = request.keepConnection != 0
         let params = readParams()
         let uri = params["REQUEST_URI"] ?? params["SCRIPT_NAME"] ?? "/"
-        slot.beginRunning(method: params["REQUEST_METHOD"] ?? "", uri: uri)
+        slot?.beginRunning(method: params["REQUEST_METHOD"] ?? "", uri: uri)
 
         var (body, tooLarge, bodyError) = readBody(declared: Int(params["CONTENT_LENGTH"] ?? "") ?? 0)
         if bodyError {
@@ -167,13 +200,13 @@ final class Worker {
         } else {
             let slot = self.slot
             response = handler.respond(to: FastCGIRequest(params: params, body: body, bodyTooLarge: tooLarge,
-                                                          reportRequestID: { slot.noteRequestID($0) }))
+                                                          reportRequestID: { slot?.noteRequestID($0) }))
         }
         body = []
         write(response)
-        finish(keep: keepConnection && !tooLarge && !leaving, gently: keepConnection || tooLarge)
+        finish(keep: keepConnection && !tooLarge && (keepAfter || !leaving), gently: keepConnection || tooLarge)
         served += 1
-        slot.finish(slowThresholdNanos: Int64(config.slowRequestThreshold * 1e9), counted: true)
+        slot?.finish(slowThresholdNanos: Int64(config.slowRequestThreshold * 1e9), counted: true)
     }
 
     private func readParams() -> [String: String] {
@@ -259,7 +292,7 @@ final class Worker {
         FCGX_Finish_r(&request)
         if request.ipcFd >= 0 { close(fd) }
         request.ipcFd = -1
-        slot.finish(slowThresholdNanos: .max, counted: false)
+        slot?.finish(slowThresholdNanos: .max, counted: false)
     }
 
     /// The pool status page, when this request is for it. Others than the allowed addresses get a 404.
