@@ -21,6 +21,7 @@ final class Worker {
     private let checkClients: Bool
     private let maxRequests: Int
     private var request = FCGX_Request()
+    private var recordCheck = RecordCheck()
     /// Idle kept connections and when each last finished a request, oldest first.
     private var kept: [(fd: Int32, since: Int64)] = []
     /// More idle kept connections than this means nginx's keepalive is set far above the pool: close the oldest.
@@ -169,12 +170,20 @@ final class Worker {
 
     /// Serves one request on `fd`. `keepAfter` lets a retiring worker keep honouring keep-conn.
     private func serve(_ fd: Int32, keepAfter: Bool = false) {
-        var peek: UInt8 = 0
-        guard recv(fd, &peek, 1, Int32(MSG_PEEK)) == 1 else {
+        slot?.beginReading(active: scoreboard.activeCount + 1, poolSize: scoreboard.slotCount)
+        switch recordCheck.check(fd, deadline: monotonicNanos() + Int64(config.requestTimeout * 0.9e9)) {  // before the master's kill
+        case .ready:
+            break
+        case .closed:
             close(fd)  // the peer closed a kept connection, or sent nothing in time
+            slot?.finish(slowThresholdNanos: .max, counted: false)
+            return
+        case .malformed(let reason):
+            logger.warning("malformed FastCGI input: connection closed", metadata: ["reason": "\(reason)"])
+            close(fd)
+            slot?.finish(slowThresholdNanos: .max, counted: false)
             return
         }
-        slot?.beginReading(active: scoreboard.activeCount + 1, poolSize: scoreboard.slotCount)
         request.ipcFd = fd
         request.keepConnection = 1  // FCGX_Accept_r first "finishes" the previous request: it must not close fd
         request.detached = 1        // close at once on error, without libfcgi's lingering close

@@ -200,6 +200,8 @@ struct PoolTests {
             FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 4, content: [0xff, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff]), // a param claiming gigabytes
             FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 4, content: [0x80, 0, 0, 5, 1]) + FastCGIConnection.record(type: 4, content: []), // truncated name
             FastCGIConnection.params(["A": "B"]),                                // params before begin
+            // Found by FuzzTests: lengths whose sum overflows made libfcgi's Malloc assert and abort the worker.
+            FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 4, content: [0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xfe]) + FastCGIConnection.record(type: 4, content: []),
         ]
         for _ in 0..<40 { attacks.append((0..<Int.random(in: 1...512, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }) }
         for attack in attacks {

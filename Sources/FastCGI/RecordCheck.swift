@@ -1,0 +1,78 @@
+import Glibc
+
+/// Looks at a request's BEGIN_REQUEST and PARAMS records before libfcgi reads them, without consuming
+/// anything (MSG_PEEK). libfcgi aborts the whole process when a name-value pair claims lengths whose sum
+/// overflows (its Malloc asserts), so a pair that claims more bytes than the params stream holds, a stream
+/// over `limit`, or a record that is not version 1 is refused here and costs only its connection.
+struct RecordCheck {
+    enum Verdict: Equatable { case ready, closed, malformed(String) }
+
+    /// POLLRDHUP (Linux, _GNU_SOURCE, which Swift's Glibc lacks): the peer shut its writing side.
+    static let pollReadHangUp: Int32 = 0x2000
+
+    private var window: [UInt8]
+    private var params: [UInt8] = []
+
+    init(limit: Int = 64 * 1024) {
+        window = [UInt8](repeating: 0, count: limit)
+    }
+
+    /// Waits (until `deadline`, monotonic ns) for the whole params stream, then judges it.
+    mutating func check(_ fd: Int32, deadline: Int64) -> Verdict {
+        while true {
+            let count = window.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_PEEK)) }
+            if count <= 0 { return .closed }
+            if let verdict = judge(count) { return verdict }
+            if count == window.count { return .malformed("params over \(window.count) bytes") }
+            if monotonicNanos() > deadline { return .malformed("params incomplete at the timeout") }
+            // Only a slow or hostile sender gets here (nginx writes the params in one go). Peeked data keeps
+            // the socket readable, so wait a little and look for the peer's end (POLLRDHUP) meanwhile.
+            var descriptor = pollfd(fd: fd, events: Int16(RecordCheck.pollReadHangUp), revents: 0)
+            if poll(&descriptor, 1, 1) > 0 && descriptor.revents & Int16(RecordCheck.pollReadHangUp | POLLHUP) != 0 {
+                return .malformed("connection ended inside the params")
+            }
+        }
+    }
+
+    /// nil while the params stream is not complete within the first `count` bytes.
+    private mutating func judge(_ count: Int) -> Verdict? {
+        params.removeAll(keepingCapacity: true)
+        var offset = 0
+        while offset + 8 <= count {
+            guard window[offset] == 1 else { return .malformed("record version \(window[offset])") }
+            let type = window[offset + 1]
+            let length = Int(window[offset + 4]) << 8 | Int(window[offset + 5])
+            let end = offset + 8 + length + Int(window[offset + 6])
+            guard end <= count else { return nil }
+            switch type {
+            case 1, 2, 9: break  // BEGIN_REQUEST, ABORT_REQUEST, GET_VALUES: libfcgi's to handle
+            case 4 where length == 0: return Self.pairsFit(params) ? .ready : .malformed("a param claims more bytes than were sent")
+            case 4: params.append(contentsOf: window[(offset + 8)..<(offset + 8 + length)])
+            default: return .malformed("record type \(type) before the params ended")
+            }
+            offset = end
+        }
+        return nil
+    }
+
+    /// Every name and value length fits inside the stream that carries it.
+    static func pairsFit(_ stream: [UInt8]) -> Bool {
+        var offset = 0
+        func length() -> Int? {
+            guard offset < stream.count else { return nil }
+            if stream[offset] & 0x80 == 0 {
+                offset += 1
+                return Int(stream[offset - 1])
+            }
+            guard offset + 4 <= stream.count else { return nil }
+            let value = Int(stream[offset] & 0x7f) << 24 | Int(stream[offset + 1]) << 16 | Int(stream[offset + 2]) << 8 | Int(stream[offset + 3])
+            offset += 4
+            return value
+        }
+        while offset < stream.count {
+            guard let name = length(), let value = length(), name + value <= stream.count - offset else { return false }
+            offset += name + value
+        }
+        return true
+    }
+}

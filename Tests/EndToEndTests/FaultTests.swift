@@ -1,0 +1,40 @@
+import Foundation
+import MariaDB
+import Testing
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Faults under a bounded load, through the shipped nginx: the database restarted under the pool.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct FaultTests {
+    /// The pool's environment for a database of a private server of its own (so restarting it disturbs
+    /// no other test).
+    static func environment(_ database: DatabaseConfiguration) -> [String: String] {
+        guard case .socket(let path) = database.endpoint else { return [:] }
+        return ["PERCH_DATABASE_URL": "mariadb://\(database.user)@localhost/\(database.database ?? "")?socket=\(path)",
+                "PERCH_DATABASE_PASSWORD": database.password ?? ""]
+    }
+
+    @Test func databaseRestartCostsOnly503sAndNoWorker() throws {
+        let server = PrivateMariaDB()
+        let database = try server.makeMigratedDatabase()
+        let pool = try PerchPool(workers: 2, environment: Self.environment(database))
+        let nginx = try PrivateNginx(socketPath: pool.socketPath)
+        let workers = Set(pool.workerPIDs)
+        #expect(try curl(nginx.baseURL + "/api/v1/health/ready").status == 200)
+
+        try server.stop()
+        let during = try curl(nginx.baseURL + "/api/v1/health/ready")
+        #expect(during.status == 503, "a clean 503 while the database is down, never a 502 or a hang")
+        #expect(during.body.contains("detail"))
+        #expect(try curl(nginx.baseURL + "/api/v1/health").status == 200, "liveness does not need the database")
+        try server.start()
+
+        #expect(eventually(seconds: 10) { (try? curl(nginx.baseURL + "/api/v1/health/ready").status) == 200 })
+        let load = try abLoad(nginx.baseURL + "/api/v1/health/ready", requests: 1_000, concurrency: 8)
+        #expect(load.allSucceeded, "\(load.output)")
+        #expect(Set(pool.workerPIDs) == workers, "no worker died: \(pool.process.log)")
+    }
+}
