@@ -10,7 +10,7 @@ import Web
         let r = try client.get("/boom", headers: [.xRequestID: "trace-500"])
         #expect(r.status == .internalServerError)
         #expect(r.text == #"{"detail":"Internal Server Error"}"#)
-        #expect(r.headers[.contentType] == "application/json")
+        #expect(r.headers[.contentType] == "application/json; charset=utf-8")
         #expect(!r.text.contains("db password"))
         let line = try #require(logs.entries.first { $0.level == .error })
         #expect(line.metadata["request_id"] == "trace-500")

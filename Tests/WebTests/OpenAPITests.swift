@@ -25,7 +25,7 @@ import Web
         let client = InProcessTestClient(app)
         let r = try client.get("/openapi.json")
         #expect(r.status == .ok)
-        #expect(r.headers[.contentType] == "application/json")
+        #expect(r.headers[.contentType] == "application/json; charset=utf-8")
         #expect(r.body == app.openAPIBytes)
         #expect(try r.json() == app.openAPIDocument)
     }
