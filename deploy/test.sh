@@ -33,4 +33,14 @@ export PATH="$PWD/$venv/bin:$PATH"
 export PATH="/opt/swift/usr/bin:$PATH"
 swift build
 export PERCH_BIN="$PWD/.build/debug/perch"
+
+# deploy/test.sh --coverage: the same run with line coverage, then a per-file and total report of Sources/.
+if [ "${1:-}" = "--coverage" ]; then
+    shift
+    swift test --enable-code-coverage "$@"
+    bin=$(swift build --show-bin-path)
+    llvm-cov report "$bin/perchPackageTests.xctest" -instr-profile "$bin/codecov/default.profdata" \
+        -ignore-filename-regex='(\.build|Tests)/' | tee .build/coverage.txt
+    exit 0
+fi
 swift test "$@"
