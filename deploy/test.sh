@@ -22,11 +22,11 @@ fi
 # Keep services the packages may have started out of the way: tests start their own private instances.
 for s in nginx mariadb apache2 lighttpd; do service "$s" stop >/dev/null 2>&1 || true; done
 
-# Python tools for the OpenAPI checks, in a private venv (no system pip changes).
+# Python tools for the OpenAPI checks and API fuzzing, in a private venv (no system pip changes).
 venv=.build/venv
 if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
-if ! "$venv/bin/python" -c "import openapi_spec_validator" 2>/dev/null; then
-    "$venv/bin/pip" install -q openapi-spec-validator
+if ! "$venv/bin/python" -c "import openapi_spec_validator, schemathesis" 2>/dev/null; then
+    "$venv/bin/pip" install -q openapi-spec-validator schemathesis
 fi
 export PATH="$PWD/$venv/bin:$PATH"
 
