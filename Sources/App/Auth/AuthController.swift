@@ -38,7 +38,9 @@ struct AuthController {
 
         let failures = try attempts.failures(email: email, address: address, since: windowStart)
         if failures.count >= settings.loginMaxFailures, let oldest = failures.oldest {
-            let wait = max(1, Int(oldest.addingTimeInterval(TimeInterval(settings.loginWindow)).timeIntervalSince(context.now).rounded(.up)))
+            // Whole seconds until the oldest failure leaves the window (rounded to ms first: microsecond noise).
+            let remaining = (oldest.addingTimeInterval(TimeInterval(settings.loginWindow)).timeIntervalSince(context.now) * 1000).rounded() / 1000
+            let wait = max(1, Int(remaining.rounded(.up)))
             throw HTTPError(.tooManyRequests, detail: "Too many failed login attempts, try again later", headers: [.retryAfter: "\(wait)"])
         }
 
