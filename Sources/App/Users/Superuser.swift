@@ -40,7 +40,7 @@ public enum Superuser {
         case .edDSA:
             let pair = JWTKeyGenerator.ed25519()
             return ["PERCH_JWT_ALGORITHM=EdDSA", "PERCH_JWT_SIGNING_KEY=\(JWTKeyGenerator.encode(pair.secretKey))",
-                    "# public key, for services that verify tokens:", "PERCH_JWT_PUBLIC_KEY=\(JWTKeyGenerator.encode(pair.publicKey))"]
+                    "# public key for other services that verify the tokens (perch itself does not read it):", "PERCH_JWT_PUBLIC_KEY=\(JWTKeyGenerator.encode(pair.publicKey))"]
         }
     }
 }
