@@ -1,12 +1,13 @@
 import App
 import ArgumentParser
 import Foundation
+import Sodium
 
 struct Perch: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "perch",
         abstract: "A JSON API served as a pre-forked FastCGI pool behind nginx.",
-        subcommands: [Serve.self, Migrate.self, OpenAPI.self]
+        subcommands: [Serve.self, Migrate.self, OpenAPI.self, CreateSuperuser.self, GenerateKey.self]
     )
 }
 
@@ -53,6 +54,56 @@ struct OpenAPI: ParsableCommand {
     func run() throws {
         try failing {
             FileHandle.standardOutput.write(Data(try Service.openAPIDocument()))
+        }
+    }
+}
+
+/// A usage problem, printed as `perch: <message>`.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+struct CreateSuperuser: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create (or promote) a superuser; the password is read from stdin or prompted for, never an argument.")
+
+    @Option(help: "The superuser's email address.")
+    var email: String
+
+    func run() throws {
+        try failing {
+            let config = try AppConfiguration.fromProcess()
+            print(try Superuser.create(email: email, password: try readPassword(), config: config))
+        }
+    }
+
+    /// A prompt without echo on a terminal; the first line of stdin otherwise.
+    private func readPassword() throws -> String {
+        if isatty(STDIN_FILENO) == 1, let entered = getpass("Password: ") {
+            let password = String(cString: entered)
+            guard let again = getpass("Password (again): "), String(cString: again) == password else {
+                throw CLIError("passwords do not match")
+            }
+            return password
+        }
+        guard let line = readLine(strippingNewline: true) else { throw CLIError("no password on stdin") }
+        return line
+    }
+}
+
+struct GenerateKey: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a new JWT signing key as configuration lines.")
+
+    @Option(help: "HS256 or EdDSA.")
+    var algorithm: String = "HS256"
+
+    func run() throws {
+        try failing {
+            guard let algorithm = JWTAlgorithm(rawValue: algorithm) else {
+                throw CLIError("--algorithm: \"\(algorithm)\" is not HS256 or EdDSA")
+            }
+            Superuser.generateKeyLines(algorithm: algorithm).forEach { print($0) }
         }
     }
 }

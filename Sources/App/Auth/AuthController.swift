@@ -1,0 +1,101 @@
+import Foundation
+import MariaDB
+import Sodium
+import Web
+
+/// /api/v1/auth: login (OAuth2 password form), refresh (rotating, with reuse detection), logout.
+struct AuthController {
+    func register(on router: Router<AppContext>) {
+        let auth = router.group("/api/v1/auth", tags: ["auth"], sensitive: true)
+        auth.post("/login", .form(LoginForm.self), RouteDoc(
+            summary: "Log in with email and password", security: .anonymous,
+            responses: [.json(.ok, Token.self), .error(.unauthorized, "Incorrect email or password"),
+                        .error(.forbidden, "Inactive user"), .error(.tooManyRequests, "Too many failed logins", headers: [("Retry-After", "Seconds to wait")])]
+        )) { request, context, form in try login(request, context, form) }
+
+        auth.post("/refresh", .json(RefreshRequest.self), RouteDoc(
+            summary: "Trade a refresh token for a new pair", security: .anonymous,
+            responses: [.json(.ok, Token.self), .error(.unauthorized, "Unknown, expired or reused refresh token")]
+        )) { _, context, body in try refresh(context, body) }
+
+        auth.post("/logout", RouteDoc(
+            summary: "End the session", security: .bearer,
+            responses: [.empty(.noContent, "The session's access and refresh tokens stop working")]
+        )) { request, context in
+            let user = try context.requireUser(request)
+            try SessionsRepository(try context.database()).revoke(sessionID: user.sessionID, now: context.now)
+            return .noContent
+        }
+    }
+
+    private func login(_ request: Request, _ context: AppContext, _ form: LoginForm) throws -> Response {
+        let settings = context.config.auth!
+        let db = try context.database()
+        let email = String(form.username.prefix(254))
+        let address = String(request.remoteAddress.prefix(45))
+        let attempts = LoginAttemptsRepository(db)
+        let windowStart = context.now.addingTimeInterval(-TimeInterval(settings.loginWindow))
+
+        let failures = try attempts.failures(email: email, address: address, since: windowStart)
+        if failures.count >= settings.loginMaxFailures, let oldest = failures.oldest {
+            // Whole seconds until the oldest failure leaves the window (rounded to ms first: microsecond noise).
+            let remaining = (oldest.addingTimeInterval(TimeInterval(settings.loginWindow)).timeIntervalSince(context.now) * 1000).rounded() / 1000
+            let wait = max(1, Int(remaining.rounded(.up)))
+            throw HTTPError(.tooManyRequests, detail: "Too many failed login attempts, try again later", headers: [.retryAfter: "\(wait)"])
+        }
+
+        let users = UsersRepository(db)
+        let user = try users.find(email: email)
+        // An unknown email costs a hash too, so that both failures take about the same time.
+        let verified = user.map { settings.hasher.verify(form.password, against: $0.hashedPassword) } ?? settings.hasher.verifyDummy(form.password)
+        guard let user, verified else {
+            try attempts.recordFailure(email: email, address: address, now: context.now)
+            context.logger.info("login failed")
+            throw HTTPError.unauthorized("Incorrect email or password")
+        }
+        guard user.isActive else { throw HTTPError(.forbidden, detail: "Inactive user") }
+
+        try attempts.clear(email: email, address: address, olderThan: windowStart)
+        if settings.hasher.needsRehash(user.hashedPassword) {
+            try users.updatePassword(id: user.id, hashedPassword: try settings.hasher.hash(form.password), now: context.now)
+        }
+        let token = try db.transaction {
+            let sessionID = try SessionsRepository(db).create(userID: user.id, now: context.now, maxAge: settings.sessionMaxAge)
+            return try TokenIssuer(settings: settings, db: db).issue(userID: user.id, sessionID: sessionID, now: context.now)
+        }
+        context.logger.info("login", metadata: ["user_id": "\(user.id)"])
+        return .json(token)
+    }
+
+    private func refresh(_ context: AppContext, _ body: RefreshRequest) throws -> Response {
+        let settings = context.config.auth!
+        let db = try context.database()
+        let hash = sha256(body.refreshToken)
+        let invalid = HTTPError.unauthorized("Invalid refresh token")
+        // Reuse revokes the session, and that must stick even though the request fails: decide inside the
+        // transaction, act on the verdict after it.
+        enum Outcome { case issued(Token), reused(Int64), rejected }
+        let outcome: Outcome = try db.transaction {
+            let sessions = SessionsRepository(db)
+            guard let record = try sessions.refreshTokenForUpdate(hash: hash) else { return .rejected }
+            if record.rotatedAt != nil {
+                try sessions.revoke(sessionID: record.sessionID, now: context.now)
+                return .reused(record.sessionID)
+            }
+            guard record.sessionRevokedAt == nil, record.expiresAt > context.now, record.sessionExpiresAt > context.now,
+                  try UsersRepository(db).find(id: record.userID)?.isActive == true,
+                  try sessions.markRotated(hash: hash, now: context.now)
+            else { return .rejected }
+            return .issued(try TokenIssuer(settings: settings, db: db).issue(userID: record.userID, sessionID: record.sessionID, now: context.now))
+        }
+        switch outcome {
+        case .issued(let token):
+            return .json(token)
+        case .reused(let sessionID):
+            context.logger.warning("refresh token reused, session revoked", metadata: ["session_id": "\(sessionID)"])
+            throw invalid
+        case .rejected:
+            throw invalid
+        }
+    }
+}

@@ -1,0 +1,25 @@
+import Foundation
+import MariaDB
+
+/// A row of `users`. The hash stays inside the app: no schema ever encodes it.
+public struct User {
+    public let id: Int64
+    public var email: String
+    public var hashedPassword: String
+    public var fullName: String?
+    public var isActive: Bool
+    public var isSuperuser: Bool
+    public let createdAt: Date
+    public var updatedAt: Date
+
+    init(row: Row) throws {
+        id = try row.get("id")
+        email = try row.get("email")
+        hashedPassword = try row.get("hashed_password")
+        fullName = try row.get("full_name")
+        isActive = try row.get("is_active")
+        isSuperuser = try row.get("is_superuser")
+        createdAt = try row.get("created_at")
+        updatedAt = try row.get("updated_at")
+    }
+}
