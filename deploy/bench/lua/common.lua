@@ -1,7 +1,6 @@
 -- Shared by every scenario script: loaded with dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua").
--- Settings come from the environment (run.sh sets them):
---   BENCH_STOP_AFTER  each thread stops after this many requests (the leak run); unset: time-bounded only
---   BENCH_THREADS     wrk's -t, to split BENCH_STOP_AFTER between threads
+-- Files and settings come from the environment (run.sh sets them). Runs are bounded by time (wrk -d):
+-- wrk's thread:stop() does not end the run early, so the leak run counts requests over several runs instead.
 local common = {}
 
 -- The lines of a file (ids, tokens, emails), without blanks.
@@ -25,18 +24,6 @@ end
 
 function common.seed()
   math.randomseed(os.time() * 1000 + (thread_number or 0))
-end
-
--- Calls make() for each request; stops the thread after its share of BENCH_STOP_AFTER.
-local limit = tonumber(os.getenv("BENCH_STOP_AFTER") or "")
-if limit then limit = math.ceil(limit / tonumber(os.getenv("BENCH_THREADS") or "1")) end
-local sent = 0
-function common.counted(make)
-  return function()
-    sent = sent + 1
-    if limit and sent > limit then wrk.thread:stop() end
-    return make()
-  end
 end
 
 -- One parseable line; run.sh reads it. Latencies in ms. "non2xx" is wrk's count of status >= 400

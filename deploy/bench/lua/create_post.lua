@@ -6,11 +6,11 @@ function init(args)
   tokens = common.lines(os.getenv("BENCH_TOKENS_FILE"))
   i = (thread_number or 0) * 7
 end
-request = common.counted(function()
+function request()
   i = i + 1
   local body = string.format('{"title":"wrk post %d-%d","content":"%s","published":true}', thread_number or 0, i, content)
   return wrk.format("POST", "/api/v1/posts", {
     ["Authorization"] = "Bearer " .. tokens[i % #tokens + 1],
     ["Content-Type"] = "application/json",
   }, body)
-end)
+end
