@@ -334,7 +334,7 @@ done_requests=0; leak_secs=0; leak_non2xx=0; leak_errors=0; leak_p50=0; leak_p99
 leak_deadline=$(( SECONDS + LEAK_REQUESTS / 200 + 60 ))  # bounded: gives up below 200 req/s
 while (( done_requests < LEAK_REQUESTS && SECONDS < leak_deadline )); do
     chunk=$(( (LEAK_REQUESTS - done_requests + rate - 1) / rate ))
-    (( chunk < 2 )) && chunk=2; (( chunk > 30 )) && chunk=30
+    (( chunk < 2 )) && chunk=2; (( chunk > 10 )) && chunk=10
     line="$(wrk_run "leak run" 64 "$READ_SCRIPT" "$READ_PATH" "$chunk" "${READ_ENV[@]}")" || break
     done_requests=$(( done_requests + $(field requests "$line") ))
     leak_secs="$(awk -v a="$leak_secs" -v b="$(field seconds "$line")" 'BEGIN {print a + b}')"
