@@ -138,7 +138,7 @@ GRANT ALL PRIVILEGES ON perch.* TO 'perch'@'localhost';
 SQL
     export PERCH_DATABASE_URL="mariadb://perch@localhost/perch?socket=$DB_SOCKET"
     export PERCH_DATABASE_PASSWORD_FILE="$TMP/database-password"
-    [[ -z "${PERCH_JWT_SECRET:-}${PERCH_JWT_SECRET_FILE:-}" ]] && export PERCH_JWT_SECRET_FILE="$TMP/jwt-secret"
+    [[ -z "${PERCH_JWT_SIGNING_KEY:-}${PERCH_JWT_SIGNING_KEY_FILE:-}" ]] && export PERCH_JWT_SIGNING_KEY_FILE="$TMP/jwt-secret"
     say "migrating"
     timeout 120 "$PERCH" migrate >"$TMP/migrate.log" 2>&1 || { cat "$TMP/migrate.log" >&2; die "perch migrate failed"; }
 fi

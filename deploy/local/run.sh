@@ -140,9 +140,9 @@ if [[ -z "${PERCH_DATABASE_PASSWORD:-}" && -z "${PERCH_DATABASE_PASSWORD_FILE:-}
     export PERCH_DATABASE_PASSWORD_FILE="$SECRETS/database-password"
 fi
 # JWT signing key for development, unless one is configured.
-if [[ -z "${PERCH_JWT_SECRET:-}" && -z "${PERCH_JWT_SECRET_FILE:-}" ]]; then
+if [[ -z "${PERCH_JWT_SIGNING_KEY:-}" && -z "${PERCH_JWT_SIGNING_KEY_FILE:-}" ]]; then
     secret "$SECRETS/jwt-secret"
-    export PERCH_JWT_SECRET_FILE="$SECRETS/jwt-secret"
+    export PERCH_JWT_SIGNING_KEY_FILE="$SECRETS/jwt-secret"
 fi
 export PERCH_STATUS_PATH="${PERCH_STATUS_PATH:-/status}"
 
