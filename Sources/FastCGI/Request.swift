@@ -33,13 +33,24 @@ public struct FastCGIResponse {
 
     /// The CGI response head: `Status:` then the headers, CRLF-terminated (header injection is refused).
     public var head: [UInt8] {
-        var text = "Status: \(status) \(reason)\r\n"
-        for (name, value) in headers where !name.contains(where: \.isNewline) && !value.contains(where: \.isNewline) {
-            text += "\(name): \(value)\r\n"
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(256)
+        bytes += "Status: ".utf8
+        bytes += String(status).utf8
+        bytes.append(32)
+        bytes += reason.utf8
+        bytes += [13, 10]
+        for (name, value) in headers where !Self.breaksLine(name) && !Self.breaksLine(value) {
+            bytes += name.utf8
+            bytes += [58, 32]
+            bytes += value.utf8
+            bytes += [13, 10]
         }
-        text += "\r\n"
-        return Array(text.utf8)
+        bytes += [13, 10]
+        return bytes
     }
+
+    private static func breaksLine(_ text: String) -> Bool { text.utf8.contains { $0 == 10 || $0 == 13 } }
 }
 
 /// The app behind the pool. Built once per worker process, after fork, so each worker owns its state

@@ -22,6 +22,7 @@ final class Worker {
     private let maxRequests: Int
     private var request = FCGX_Request()
     private var recordCheck = RecordCheck()
+    private var readBuffer = [CChar](repeating: 0, count: 16 * 1024)  // one per worker, not per request
     /// Idle kept connections and when each last finished a request, oldest first.
     private var kept: [(fd: Int32, since: Int64)] = []
     /// More idle kept connections than this means nginx's keepalive is set far above the pool: close the oldest.
@@ -218,15 +219,19 @@ final class Worker {
         slot?.finish(slowThresholdNanos: Int64(config.slowRequestThreshold * 1e9), counted: true)
     }
 
+    /// The params as a dictionary, split at the first '=' on bytes (this runs on every request).
     private func readParams() -> [String: String] {
-        var params: [String: String] = [:]
-        var cursor = request.envp
-        while let entry = cursor?.pointee {
-            let pair = String(cString: entry)
-            if let equals = pair.firstIndex(of: "=") {
-                params[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+        var count = 0
+        while request.envp?[count] != nil { count += 1 }
+        var params = [String: String](minimumCapacity: count)
+        for index in 0..<count {
+            guard let entry = request.envp?[index] else { continue }
+            let length = strlen(entry)
+            entry.withMemoryRebound(to: UInt8.self, capacity: length) { start in
+                let bytes = UnsafeBufferPointer(start: start, count: length)
+                guard let equals = bytes.firstIndex(of: UInt8(ascii: "=")) else { return }
+                params[String(decoding: bytes[..<equals], as: UTF8.self)] = String(decoding: bytes[(equals + 1)...], as: UTF8.self)
             }
-            cursor = cursor?.successor()
         }
         return params
     }
@@ -236,11 +241,10 @@ final class Worker {
         if declared > config.bodyLimit { return ([], true, false) }
         var body: [UInt8] = []
         body.reserveCapacity(declared)
-        var chunk = [CChar](repeating: 0, count: 16 * 1024)
         while true {
-            let count = FCGX_GetStr(&chunk, Int32(chunk.count), request.in)
+            let count = FCGX_GetStr(&readBuffer, Int32(readBuffer.count), request.in)
             if count <= 0 { break }
-            chunk.withUnsafeBytes { body.append(contentsOf: $0.prefix(Int(count))) }
+            readBuffer.withUnsafeBytes { body.append(contentsOf: $0.prefix(Int(count))) }
             if body.count > config.bodyLimit { return ([], true, false) }
         }
         return (body, false, FCGX_GetError(request.in) != 0)
