@@ -9,6 +9,7 @@ public enum PerchApp {
         HealthController().register(on: router)
         AuthController().register(on: router)
         UsersController().register(on: router)
+        PostsController().register(on: router)
         var web = services.config.web
         web.openAPI = OpenAPIInfo(title: "perch", version: "0.1.0",
                                   description: "A JSON API served as a pre-forked FastCGI pool behind nginx.")

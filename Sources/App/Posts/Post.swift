@@ -1,0 +1,88 @@
+import Foundation
+import MariaDB
+import Web
+
+/// A post with its author's public name, as one statement reads it.
+struct Post {
+    let id: Int64
+    let authorID: Int64
+    let authorName: String?
+    let title: String
+    let content: String
+    let published: Bool
+    let version: Int64
+    let createdAt: Date
+    let updatedAt: Date
+
+    init(row: Row) throws {
+        id = try row.get("id"); authorID = try row.get("author_id"); authorName = try row.get("author_name", as: String?.self)
+        title = try row.get("title"); content = try row.get("content"); published = try row.get("published")
+        version = try row.get("version"); createdAt = try row.get("created_at"); updatedAt = try row.get("updated_at")
+    }
+
+    /// Strong: changes with every update (version) and never repeats across posts (id).
+    var etag: ETag { ETag("p\(id)-v\(version)") }
+
+    func isVisible(to user: CurrentUser?) -> Bool { published || isEditable(by: user) }
+    func isEditable(by user: CurrentUser?) -> Bool { user.map { $0.id == authorID || $0.isSuperuser } ?? false }
+}
+
+/// Posts on MariaDB: every read is one statement with the author joined; pages are keyset queries on
+/// (created_at, id) served by the posts indexes.
+struct PostsRepository {
+    let db: Connection
+
+    private static let select = """
+        SELECT p.id, p.author_id, u.full_name AS author_name, p.title, p.content, p.published, p.version,
+               p.created_at, p.updated_at
+        FROM posts p JOIN users u ON u.id = p.author_id
+        """
+
+    func find(id: Int64) throws -> Post? {
+        try db.query(Self.select + " WHERE p.id = ?", [.int(id)]).first.map(Post.init(row:))
+    }
+
+    func create(authorID: Int64, title: String, content: String, published: Bool, now: Date) throws -> Post {
+        let id = try db.execute("""
+            INSERT INTO posts (author_id, title, content, published, version, created_at, updated_at)
+            VALUES (?, ?, ?, ?, 1, ?, ?)
+            """, [.int(authorID), .string(title), .string(content), .bool(published), .date(now), .date(now)]).lastInsertID
+        guard let post = try find(id: id) else { throw HTTPError.notFound }
+        return post
+    }
+
+    enum Scope { case published(authorID: Int64?), author(Int64) }
+
+    /// Newest first, strictly after `cursor`. The SQL text varies only by which fixed filters apply.
+    func page(_ scope: Scope, limit: Int, after cursor: UserCursor?) throws -> [Post] {
+        var conditions: [String] = []
+        var binds: [DatabaseValue] = []
+        switch scope {
+        case .published(let authorID):
+            conditions.append("p.published = TRUE")
+            if let authorID { conditions.append("p.author_id = ?"); binds.append(.int(authorID)) }
+        case .author(let authorID):
+            conditions.append("p.author_id = ?")
+            binds.append(.int(authorID))
+        }
+        if let cursor {
+            conditions.append("(p.created_at < ? OR (p.created_at = ? AND p.id < ?))")
+            binds += [.date(cursor.createdAt), .date(cursor.createdAt), .int(cursor.id)]
+        }
+        binds.append(.int(Int64(limit)))
+        return try db.query(Self.select + " WHERE " + conditions.joined(separator: " AND ")
+                            + " ORDER BY p.created_at DESC, p.id DESC LIMIT ?", binds).map(Post.init(row:))
+    }
+
+    /// Applies the change only if nobody changed the post since `version` was read; false otherwise.
+    func update(id: Int64, version: Int64, title: String, content: String, published: Bool, now: Date) throws -> Bool {
+        try db.execute("""
+            UPDATE posts SET title = ?, content = ?, published = ?, version = version + 1, updated_at = ?
+            WHERE id = ? AND version = ?
+            """, [.string(title), .string(content), .bool(published), .date(now), .int(id), .int(version)]).affectedRows == 1
+    }
+
+    func delete(id: Int64, version: Int64) throws -> Bool {
+        try db.execute("DELETE FROM posts WHERE id = ? AND version = ?", [.int(id), .int(version)]).affectedRows == 1
+    }
+}
