@@ -54,7 +54,7 @@ struct PostsRepository {
     enum Scope { case published(authorID: Int64?), author(Int64) }
 
     /// Newest first, strictly after `cursor`. The SQL text varies only by which fixed filters apply.
-    func page(_ scope: Scope, limit: Int, after cursor: UserCursor?) throws -> [Post] {
+    func page(_ scope: Scope, limit: Int, after cursor: PageCursor?) throws -> [Post] {
         var conditions: [String] = []
         var binds: [DatabaseValue] = []
         switch scope {

@@ -82,12 +82,12 @@ struct PostPage: SchemaEncodable {
 
 struct PostListQuery: SchemaDecodable {
     let limit: Int
-    let cursor: UserCursor?
+    let cursor: PageCursor?
     let authorID: Int64?
 
     init(_ v: Validated<PostListQuery>) throws {
         limit = v[\.limit]
-        cursor = try v[\.cursorText].map(UserCursor.init(decoding:))
+        cursor = try v[\.cursorText].map(PageCursor.init(decoding:))
         authorID = v[\.authorID]
     }
     private var cursorText: String? { cursor?.encoded }

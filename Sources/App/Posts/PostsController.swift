@@ -53,7 +53,7 @@ struct PostsController {
             return .noContent
         }
 
-        router.group("/api/v1/users", tags: ["users"]).get("/me/posts", .query(MyPostsQuery.self), RouteDoc(
+        router.group("/api/v1/users", tags: ["users"]).get("/me/posts", .query(PageQuery.self), RouteDoc(
             summary: "The caller's posts, drafts included", security: .bearer, responses: [.json(.ok, PostPage.self), unauthorized]
         )) { request, context, query in
             let user = try context.requireUser(request)
@@ -64,7 +64,7 @@ struct PostsController {
     private static func page(_ scope: PostsRepository.Scope, _ query: PostListQuery, _ context: AppContext) throws -> Response {
         let rows = try PostsRepository(db: try context.database()).page(scope, limit: query.limit + 1, after: query.cursor)
         let items = Array(rows.prefix(query.limit))
-        let next = rows.count > query.limit ? items.last.map { UserCursor(createdAt: $0.createdAt, id: $0.id).encoded } : nil
+        let next = rows.count > query.limit ? items.last.map { PageCursor(createdAt: $0.createdAt, id: $0.id).encoded } : nil
         return .json(PostPage(items: items.map(PostPublic.init), nextCursor: next))
     }
 
@@ -98,23 +98,8 @@ struct PostsController {
     }
 }
 
-/// `limit` and `cursor` of the caller's own posts.
-struct MyPostsQuery: SchemaDecodable {
-    let limit: Int
-    let cursor: UserCursor?
-    init(_ v: Validated<MyPostsQuery>) throws {
-        limit = v[\.limit]
-        cursor = try v[\.cursorText].map(UserCursor.init(decoding:))
-    }
-    private var cursorText: String? { cursor?.encoded }
-    static let schema = ObjectSchema<MyPostsQuery>("MyPostsQuery") {
-        Field("limit", \.limit, .int(min: 1, max: 100), default: 20)
-        OptionalField("cursor", \.cursorText, .string(max: 64), description: "Opaque; from the previous page's next_cursor")
-    }
-}
-
 extension PostListQuery {
-    init(limit: Int, cursor: UserCursor?) {
+    init(limit: Int, cursor: PageCursor?) {
         self.limit = limit
         self.cursor = cursor
         self.authorID = nil

@@ -102,18 +102,18 @@ struct UserPage: SchemaEncodable {
     }
 }
 
-/// `limit` and `cursor` of list routes.
-struct UserListQuery: SchemaDecodable {
+/// `limit` and `cursor` of list routes (users, the caller's posts).
+struct PageQuery: SchemaDecodable {
     let limit: Int
-    let cursor: UserCursor?
+    let cursor: PageCursor?
 
-    init(_ v: Validated<UserListQuery>) throws {
+    init(_ v: Validated<PageQuery>) throws {
         limit = v[\.limit]
-        cursor = try v[\.cursorText].map(UserCursor.init(decoding:))
+        cursor = try v[\.cursorText].map(PageCursor.init(decoding:))
     }
     private var cursorText: String? { cursor?.encoded }
 
-    static let schema = ObjectSchema<UserListQuery>("UserListQuery") {
+    static let schema = ObjectSchema<PageQuery>("PageQuery") {
         Field("limit", \.limit, .int(min: 1, max: 100), default: 20)
         OptionalField("cursor", \.cursorText, .string(max: 64), description: "Opaque; from the previous page's next_cursor")
     }

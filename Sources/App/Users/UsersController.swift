@@ -67,13 +67,13 @@ struct UsersController {
             return .noContent
         }
 
-        users.get("", .query(UserListQuery.self), RouteDoc(
+        users.get("", .query(PageQuery.self), RouteDoc(
             summary: "List users (superuser)", responses: [.json(.ok, UserPage.self), unauthorized, .error(.forbidden)]
         )) { request, context, query in
             try Self.requireSuperuser(request, context)
             let rows = try UsersRepository(try context.database()).page(limit: query.limit + 1, after: query.cursor)
             let items = Array(rows.prefix(query.limit))
-            let next = rows.count > query.limit ? items.last.map { UserCursor(createdAt: $0.createdAt, id: $0.id).encoded } : nil
+            let next = rows.count > query.limit ? items.last.map { PageCursor(createdAt: $0.createdAt, id: $0.id).encoded } : nil
             return .json(UserPage(items: items.map(UserPublic.init), nextCursor: next))
         }
 

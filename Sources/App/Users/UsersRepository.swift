@@ -52,7 +52,7 @@ public struct UsersRepository {
     }
 
     /// Newest first, keyset on (created_at, id); `after` is the last row of the previous page.
-    public func page(limit: Int, after: UserCursor?) throws -> [User] {
+    public func page(limit: Int, after: PageCursor?) throws -> [User] {
         if let after {
             let at = after.createdAt
             return try db.query("""

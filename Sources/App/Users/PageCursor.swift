@@ -3,7 +3,7 @@ import Sodium
 import Web
 
 /// The opaque list cursor: base64url of "created_at_micros:id" of the last item shown.
-public struct UserCursor: Equatable {
+public struct PageCursor: Equatable {
     public let createdAtMicros: Int64
     public let id: Int64
 
