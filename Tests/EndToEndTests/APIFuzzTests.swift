@@ -9,6 +9,11 @@ import TestSupport
 @Suite(.serialized, .timeLimit(.minutes(8)))
 struct APIFuzzTests {
     static let examples = ProcessInfo.processInfo.environment["PERCH_SCHEMATHESIS_EXAMPLES"] ?? "15"
+    static let seed = ProcessInfo.processInfo.environment["PERCH_SCHEMATHESIS_SEED"] ?? "1"
+    /// The random "fuzzing" phase is left out of CI: schemathesis 4.32 with hypothesis on this Python
+    /// sometimes dies inside hypothesis itself (SystemError in its lambda-source parser) with no failure
+    /// found, which would fail CI at random. Set PERCH_SCHEMATHESIS_PHASES to run it by hand.
+    static let phases = ProcessInfo.processInfo.environment["PERCH_SCHEMATHESIS_PHASES"] ?? "examples,coverage,stateful"
 
     @Test func schemathesisFindsNoServerErrorAndNoContractBreach() throws {
         let database = try PrivateMariaDB.shared.makeMigratedDatabase()
@@ -23,6 +28,7 @@ struct APIFuzzTests {
                                      replacements: ["limit_req zone=perch_login burst=10 nodelay;": ""])
         var arguments = ["/usr/bin/env", "schemathesis", "run", nginx.baseURL + "/openapi.json",
                          "--checks", "all", "--max-examples", Self.examples, "--workers", "2",
+                         "--phases", Self.phases, "--seed", Self.seed,
                          // nginx answers TRACE itself (405 without Allow) before the app sees it; generated
                          // "valid" data can still be refused for reasons no schema expresses (a taken email).
                          "--exclude-checks", "unsupported_method,positive_data_acceptance"]
