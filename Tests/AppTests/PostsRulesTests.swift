@@ -120,6 +120,35 @@ import Web
         #expect(publicList == expected.enumerated().filter { $0.offset.isMultiple(of: 2) }.map(\.element), "only published, newest first")
     }
 
+    /// Posts that share a created_at (to the microsecond, odd values included) are ordered by id and
+    /// cross page boundaries without a gap or a repeat.
+    @Test func tiesOnCreatedAtPageByID() throws {
+        let w = try World()
+        let instants = [1_700_000_000.999999, 1_700_000_000.123457, 1_700_000_000.000001]
+        var expected: [(Double, Int64)] = []
+        for instant in instants {
+            for _ in 0..<3 {
+                let id = try w.app.connection.execute("""
+                    INSERT INTO posts (author_id, title, content, published, version, created_at, updated_at)
+                    VALUES (?, 't', 'c', TRUE, 1, ?, ?)
+                    """, [.int(w.authorID), .date(Date(timeIntervalSince1970: instant)), .date(Date())]).lastInsertID
+                expected.append((instant, id))
+            }
+        }
+        let newestFirst = expected.sorted { ($0.0, $0.1) > ($1.0, $1.1) }.map(\.1)
+        for limit in [1, 2, 4] {
+            var seen: [Int64] = []
+            var cursor: String?
+            repeat {
+                let page = try w.app.client().get("/api/v1/posts?limit=\(limit)" + (cursor.map { "&cursor=\($0)" } ?? ""))
+                #expect(page.status == .ok)
+                seen += try ids(page)
+                cursor = try page.json()["next_cursor"]?.stringValue
+            } while cursor != nil && seen.count <= newestFirst.count
+            #expect(seen == newestFirst, "limit \(limit)")
+        }
+    }
+
     /// Every shape of the real page statement uses an index and needs no filesort.
     @Test func everyPageStatementUsesAnIndexWithoutFilesort() throws {
         let w = try World()
