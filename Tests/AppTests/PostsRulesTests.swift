@@ -120,6 +120,54 @@ import Web
         #expect(publicList == expected.enumerated().filter { $0.offset.isMultiple(of: 2) }.map(\.element), "only published, newest first")
     }
 
+    @Test func patchKeepsWhatIsAbsentOrNullAndValidatesWhatIsGiven() throws {
+        let w = try World()
+        let path = "/api/v1/posts/\(try w.id(try w.create()))"
+        let kept = try w.app.client().execute(.patch, path, json: ["title": .null, "published": false], headers: w.bearer(w.author))
+        #expect(kept.status == .ok)
+        #expect(try kept.json()["title"]?.stringValue == "Hello")
+        #expect(try kept.json()["content"]?.stringValue == "Body")
+        #expect(try kept.json()["published"] == .bool(false))
+        let bad = try w.app.client().execute(.patch, path, json: ["title": " ", "author_id": 5], headers: w.bearer(w.author))
+        #expect(bad.status == .unprocessableContent)
+        let types = Set((try bad.json()["detail"]?.arrayValue ?? []).compactMap { $0["type"]?.stringValue })
+        #expect(types == ["value_error", "extra_forbidden"], "\(bad.text)")
+        #expect(try w.app.client().get(path, headers: w.bearer(w.author)).json()["title"]?.stringValue == "Hello")
+    }
+
+    @Test func etagIsStrongAndStableUntilAWrite() throws {
+        let w = try World()
+        let created = try w.create()
+        let path = "/api/v1/posts/\(try w.id(created))"
+        let tag = try #require(created.headers[.eTag])
+        #expect(tag.hasPrefix("\"") && !tag.hasPrefix("W/"))
+        #expect(try w.app.client().get(path).headers[.eTag] == tag)
+        #expect(try w.app.client().get(path, headers: [.ifNoneMatch: "\"other\", \(tag)"]).status == .notModified)
+        #expect(try w.app.client().get(path, headers: [.ifNoneMatch: "\"other\""]).status == .ok)
+        // Another post never shares the tag.
+        #expect(try w.create().headers[.eTag] != tag)
+    }
+
+    @Test func anInvalidTokenOnAnOptionalBearerReadIs401() throws {
+        let w = try World()
+        let path = "/api/v1/posts/\(try w.id(try w.create()))"
+        #expect(try w.app.client().get(path, headers: w.bearer("not-a-token")).status == .unauthorized)
+    }
+
+    /// The version check and the write are one statement: a writer holding an old version changes nothing.
+    @Test func updateWithAStaleVersionChangesNothing() throws {
+        let w = try World()
+        let repository = PostsRepository(db: w.app.connection)
+        let post = try repository.create(authorID: w.authorID, title: "a", content: "b", published: true, now: Date())
+        #expect(try repository.update(id: post.id, version: post.version, title: "first", content: "b", published: true, now: Date()))
+        #expect(try !repository.update(id: post.id, version: post.version, title: "second", content: "b", published: true, now: Date()))
+        #expect(try !repository.delete(id: post.id, version: post.version))
+        let current = try #require(try repository.find(id: post.id))
+        #expect(current.title == "first")
+        #expect(current.version == post.version + 1)
+        #expect(current.authorName == "Author")
+    }
+
     /// Posts that share a created_at (to the microsecond, odd values included) are ordered by id and
     /// cross page boundaries without a gap or a repeat.
     @Test func tiesOnCreatedAtPageByID() throws {
