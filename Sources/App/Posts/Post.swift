@@ -53,8 +53,15 @@ struct PostsRepository {
 
     enum Scope { case published(authorID: Int64?), author(Int64) }
 
-    /// Newest first, strictly after `cursor`. The SQL text varies only by which fixed filters apply.
+    /// Newest first, strictly after `cursor`: one statement, authors joined.
     func page(_ scope: Scope, limit: Int, after cursor: PageCursor?) throws -> [Post] {
+        let statement = Self.pageStatement(scope, limit: limit, after: cursor)
+        return try db.query(statement.sql, statement.binds).map(Post.init(row:))
+    }
+
+    /// The page query; the SQL text varies only by which fixed filters apply. The keyset condition is
+    /// spelled out because MariaDB does not turn a row comparison `(a, b) < (?, ?)` into an index range.
+    static func pageStatement(_ scope: Scope, limit: Int, after cursor: PageCursor?) -> (sql: String, binds: [DatabaseValue]) {
         var conditions: [String] = []
         var binds: [DatabaseValue] = []
         switch scope {
@@ -66,12 +73,13 @@ struct PostsRepository {
             binds.append(.int(authorID))
         }
         if let cursor {
-            conditions.append("(p.created_at < ? OR (p.created_at = ? AND p.id < ?))")
+            // Same as `created_at < ? OR (created_at = ? AND id < ?)`, but the leading `<=` gives the
+            // optimizer one index range to walk backwards.
+            conditions.append("p.created_at <= ? AND (p.created_at < ? OR p.id < ?)")
             binds += [.date(cursor.createdAt), .date(cursor.createdAt), .int(cursor.id)]
         }
         binds.append(.int(Int64(limit)))
-        return try db.query(Self.select + " WHERE " + conditions.joined(separator: " AND ")
-                            + " ORDER BY p.created_at DESC, p.id DESC LIMIT ?", binds).map(Post.init(row:))
+        return (select + " WHERE " + conditions.joined(separator: " AND ") + " ORDER BY p.created_at DESC, p.id DESC LIMIT ?", binds)
     }
 
     /// Applies the change only if nobody changed the post since `version` was read; false otherwise.

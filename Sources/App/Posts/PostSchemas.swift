@@ -65,9 +65,9 @@ struct PostPatch: SchemaDecodable {
     let title: String?, content: String?, published: Bool?
     init(_ v: Validated<PostPatch>) { title = v[\.title]; content = v[\.content]; published = v[\.published] }
     static let schema = ObjectSchema<PostPatch>("PostPatch") {
-        OptionalField("title", \.title, .string(min: 1, max: 200, notBlank: true))
-        OptionalField("content", \.content, .string(max: 100_000))
-        OptionalField("published", \.published, .bool)
+        OptionalField("title", \.title, .string(min: 1, max: 200, notBlank: true), description: "Absent or null leaves it unchanged")
+        OptionalField("content", \.content, .string(max: 100_000), description: "Absent or null leaves it unchanged")
+        OptionalField("published", \.published, .bool, description: "Absent or null leaves it unchanged")
     }
 }
 
