@@ -31,29 +31,6 @@ enum DeployFlow {
     static func readURL(_ baseURL: String) -> String { baseURL + "/api/v1/health" }
 }
 
-/// A bounded ab load running on a thread of its own while the test restarts or stops servers.
-final class BackgroundLoad: @unchecked Sendable {
-    private let lock = NSLock()
-    private var outcome: Result<LoadResult, Error>?
-
-    init(_ url: String, requests: Int, concurrency: Int) {
-        let thread = Thread { [self] in
-            let result = Result { try abLoad(url, requests: requests, concurrency: concurrency) }
-            lock.lock(); outcome = result; lock.unlock()
-        }
-        thread.start()
-    }
-
-    var isRunning: Bool { lock.lock(); defer { lock.unlock() }; return outcome == nil }
-
-    /// The load's result once it ends (bounded by ab's own limits); throws if it could not run.
-    func result(seconds: Double = 150) throws -> LoadResult {
-        guard eventually(seconds: seconds, { !isRunning }) else { throw SupportError("the load ran past \(seconds) s") }
-        lock.lock(); defer { lock.unlock() }
-        return try outcome!.get()
-    }
-}
-
 /// `text` with `target` replaced, failing when the shipped file no longer contains it (so a test never
 /// silently runs a configuration it did not render).
 func replacingRequired(_ text: String, _ target: String, with replacement: String, in file: String) throws -> String {

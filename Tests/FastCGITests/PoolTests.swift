@@ -34,13 +34,10 @@ struct PoolTests {
         let pool = try PerchPool(workers: 2)
         let nginx = try PrivateNginx(socketPath: pool.socketPath)
         let victims = pool.workerPIDs
-        let result = Locked<LoadResult?>(nil)
-        let loader = Thread { result.set(try? abLoad(nginx.baseURL + "/api/v1/health", requests: 3_000, concurrency: 8)) }
-        loader.start()
+        let background = BackgroundLoad(nginx.baseURL + "/api/v1/health", requests: 3_000, concurrency: 8)
         usleep(300_000)
         kill(victims[0], SIGKILL)
-        #expect(eventually(seconds: 60) { result.get() != nil })
-        let load = try #require(result.get())
+        let load = try background.result(seconds: 60)
         #expect(load.complete == 3_000)
         #expect(load.non2xx <= 1 && load.failed <= 1, "\(load.output)")  // ab counts a 502 twice: non-2xx and length
         #expect(pool.waitForWorkers(2, excluding: [victims[0]], seconds: 2))
@@ -50,13 +47,10 @@ struct PoolTests {
         let pool = try PerchPool(workers: 2)
         let nginx = try PrivateNginx(socketPath: pool.socketPath)
         let before = Set(pool.workerPIDs)
-        let result = Locked<LoadResult?>(nil)
-        let loader = Thread { result.set(try? abLoad(nginx.baseURL + "/api/v1/health", requests: 2_000, concurrency: 20)) }
-        loader.start()
+        let background = BackgroundLoad(nginx.baseURL + "/api/v1/health", requests: 2_000, concurrency: 20)
         usleep(200_000)
         pool.process.signal(SIGHUP)
-        #expect(eventually(seconds: 60) { result.get() != nil })
-        let load = try #require(result.get())
+        let load = try background.result(seconds: 60)
         #expect(load.complete == 2_000 && load.allSucceeded, "\(load.output)")
         // Old workers leave once nginx has closed their kept connections (keepalive_time 15 s).
         #expect(pool.waitForWorkers(2, excluding: before, seconds: 30), "old workers should leave: \(pool.process.log)")
@@ -330,15 +324,6 @@ func listeningUnixSocket(_ path: String) throws -> Int32 {
     }
     guard ok, listen(fd, 64) == 0 else { throw SupportError("cannot listen on \(path)") }
     return fd
-}
-
-/// A small lock-protected box for results handed between a loader thread and the test.
-final class Locked<Value>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-    init(_ value: Value) { self.value = value }
-    func get() -> Value { lock.lock(); defer { lock.unlock() }; return value }
-    func set(_ newValue: Value) { lock.lock(); value = newValue; lock.unlock() }
 }
 
 /// Deterministic randomness, so a failing fuzz case can be replayed.

@@ -81,3 +81,26 @@ public func abLoad(_ url: String, requests: Int, concurrency: Int, keepAlive: Bo
     return LoadResult(complete: number("Complete requests"), failed: number("Failed requests"),
                       non2xx: number("Non-2xx responses"), output: result.output)
 }
+
+/// A bounded ab load running on a thread of its own while the test restarts or stops servers.
+public final class BackgroundLoad: @unchecked Sendable {
+    private let lock = NSLock()
+    private var outcome: Result<LoadResult, Error>?
+
+    public init(_ url: String, requests: Int, concurrency: Int) {
+        let thread = Thread { [self] in
+            let result = Result { try abLoad(url, requests: requests, concurrency: concurrency) }
+            lock.lock(); outcome = result; lock.unlock()
+        }
+        thread.start()
+    }
+
+    public var isRunning: Bool { lock.lock(); defer { lock.unlock() }; return outcome == nil }
+
+    /// The load's result once it ends (bounded by ab's own limits); throws if it could not run.
+    public func result(seconds: Double = 150) throws -> LoadResult {
+        guard eventually(seconds: seconds, { !isRunning }) else { throw SupportError("the load ran past \(seconds) s") }
+        lock.lock(); defer { lock.unlock() }
+        return try outcome!.get()
+    }
+}
