@@ -101,20 +101,3 @@ struct UserPage: SchemaEncodable {
         OptionalField("next_cursor", \.nextCursor, .string(), required: true)
     }
 }
-
-/// `limit` and `cursor` of list routes (users, the caller's posts).
-struct PageQuery: SchemaDecodable {
-    let limit: Int
-    let cursor: PageCursor?
-
-    init(_ v: Validated<PageQuery>) throws {
-        limit = v[\.limit]
-        cursor = try v[\.cursorText].map(PageCursor.init(decoding:))
-    }
-    private var cursorText: String? { cursor?.encoded }
-
-    static let schema = ObjectSchema<PageQuery>("PageQuery") {
-        Field("limit", \.limit, .int(min: 1, max: 100), default: 20)
-        OptionalField("cursor", \.cursorText, .string(max: 64), description: "Opaque; from the previous page's next_cursor")
-    }
-}

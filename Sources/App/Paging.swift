@@ -2,6 +2,8 @@ import Foundation
 import Sodium
 import Web
 
+/// Keyset paging shared by the list routes (users, posts, the caller's posts).
+
 /// The opaque list cursor: base64url of "created_at_micros:id" of the last item shown.
 public struct PageCursor: Equatable {
     public let createdAtMicros: Int64
@@ -24,5 +26,22 @@ public struct PageCursor: Equatable {
         guard parts.count == 2, let micros = Int64(parts[0]), let id = Int64(parts[1]), micros >= 0, id > 0 else { throw invalid }
         createdAtMicros = micros
         self.id = id
+    }
+}
+
+/// `limit` and `cursor` of list routes (users, the caller's posts).
+struct PageQuery: SchemaDecodable {
+    let limit: Int
+    let cursor: PageCursor?
+
+    init(_ v: Validated<PageQuery>) throws {
+        limit = v[\.limit]
+        cursor = try v[\.cursorText].map(PageCursor.init(decoding:))
+    }
+    private var cursorText: String? { cursor?.encoded }
+
+    static let schema = ObjectSchema<PageQuery>("PageQuery") {
+        Field("limit", \.limit, .int(min: 1, max: 100), default: 20)
+        OptionalField("cursor", \.cursorText, .string(max: 64), description: "Opaque; from the previous page's next_cursor")
     }
 }
