@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need on a fresh Debian 12, builds, and runs every test
-# (unit, MariaDB, in-process app, and end to end through real nginx). Usage: deploy/test.sh [swift test args]
+# (unit, MariaDB, in-process app, and end to end through real nginx), then the whole suite again under
+# AddressSanitizer.
+#   deploy/test.sh [swift test args]   both stages (CI); PERCH_SKIP_SANITIZERS=1 skips stage 2 locally
+#   deploy/test.sh --coverage [args]   the suite once with line coverage, including the spawned perch
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,18 +32,61 @@ if ! "$venv/bin/python" -c "import openapi_spec_validator, schemathesis" 2>/dev/
     "$venv/bin/pip" install -q openapi-spec-validator schemathesis
 fi
 export PATH="$PWD/$venv/bin:$PATH"
-
+# The toolchain first: Debian's llvm-14 tools cannot read this compiler's profiles.
 export PATH="/opt/swift/usr/bin:$PATH"
-swift build
-export PERCH_BIN="$PWD/.build/debug/perch"
 
-# deploy/test.sh --coverage: the same run with line coverage, then a per-file and total report of Sources/.
+# Settings compiled into every binary of a build (perch, the tests) as a small C object: the tests start perch
+# with a clean environment (only PERCH_*), and Apache or lighttpd spawn copies of it with their own, so an
+# exported variable would not reach every process. Prints the linker flags for swift build/test.
+linked_default() {  # linked_default <object path> <C definition>
+    mkdir -p "$(dirname "$1")"
+    echo "$2" | clang -c -x c - -o "$1"
+    echo "-Xlinker $1"
+}
+
+# deploy/test.sh --coverage: the suite once with line coverage of Sources/, counting the perch processes the
+# tests spawn as well as the test process. %c (continuous mode, which needs runtime counter relocation on
+# Linux) keeps the counters in the mapped profile file, so workers that are killed, _exit or re-exec still
+# count; forked workers share their master's file. Writes .build-coverage/coverage.txt (per file and module).
 if [ "${1:-}" = "--coverage" ]; then
     shift
-    swift test --enable-code-coverage "$@"
-    bin=$(swift build --show-bin-path)
-    llvm-cov report "$bin/perchPackageTests.xctest" -instr-profile "$bin/codecov/default.profdata" \
-        -ignore-filename-regex='(\.build|Tests)/' | tee .build/coverage.txt
-    exit 0
+    scratch=.build-coverage
+    profiles="$PWD/$scratch/profiles"
+    rm -rf "$profiles" && mkdir -p "$scratch" && mkdir -m 1777 "$profiles"  # 1777: Apache runs perch as www-data
+    flags=(-Xswiftc -profile-generate -Xswiftc -profile-coverage-mapping -Xswiftc -Xllvm -Xswiftc -runtime-counter-relocation
+        $(linked_default "$PWD/$scratch/profile-name.o" "char __llvm_profile_filename[] = \"$profiles/%c%p-%m.profraw\";"))
+    swift build --build-tests --scratch-path "$scratch" "${flags[@]}"
+    status=0
+    PERCH_BIN="$PWD/$scratch/debug/perch" swift test --skip-build --scratch-path "$scratch" "${flags[@]}" "$@" || status=$?
+    llvm-profdata merge -sparse "$profiles"/*.profraw -o "$scratch/coverage.profdata"
+    llvm-cov export -summary-only "$scratch/debug/perchPackageTests.xctest" -object "$scratch/debug/perch" \
+        -instr-profile "$scratch/coverage.profdata" -ignore-filename-regex='(\.build[^/]*|Tests)/' \
+        | python3 deploy/coverage-by-module.py | tee "$scratch/coverage.txt"
+    exit "$status"
 fi
+
+# Stage 1: the normal run.
+swift build
+export PERCH_BIN="$PWD/.build/debug/perch"
 swift test "$@"
+
+# Stage 2: the same suite under AddressSanitizer, with the perch processes it spawns sanitized too.
+# Reports go to files (a worker's stderr is a log nobody reads), and any report fails the run.
+if [ "${PERCH_SKIP_SANITIZERS:-}" = "1" ]; then exit 0; fi
+scratch=.build-asan
+reports="$PWD/$scratch/asan-reports"
+rm -rf "$reports" && mkdir -p "$scratch" && mkdir -m 1777 "$reports"
+# ASan's options are compiled in (see linked_default). Leak checking stays off: workers end with _exit or a
+# signal (LeakSanitizer never runs there), and the Swift runtime's and Foundation's process-lifetime caches would be reported by the processes that do exit.
+# The smaller quarantine keeps a worker's memory within what the tests allow (64 MB).
+flags=(--sanitize=address $(linked_default "$PWD/$scratch/asan-options.o" \
+    "const char *__asan_default_options(void) { return \"detect_leaks=0:quarantine_size_mb=16:log_path=$reports/asan\"; }"))
+swift build --build-tests --scratch-path "$scratch" "${flags[@]}"
+status=0
+PERCH_BIN="$PWD/$scratch/debug/perch" swift test --skip-build --scratch-path "$scratch" "${flags[@]}" "$@" || status=$?
+if compgen -G "$reports/asan*" >/dev/null; then
+    echo "test.sh: AddressSanitizer reports:" >&2
+    cat "$reports"/asan* >&2
+    exit 1
+fi
+exit "$status"
