@@ -37,11 +37,14 @@ export PATH="/opt/swift/usr/bin:$PATH"
 
 # Settings compiled into every binary of a build (perch, the tests) as a small C object: the tests start perch
 # with a clean environment (only PERCH_*), and Apache or lighttpd spawn copies of it with their own, so an
-# exported variable would not reach every process. Prints the linker flags for swift build/test.
-linked_default() {  # linked_default <object path> <C definition>
-    mkdir -p "$(dirname "$1")"
-    echo "$2" | clang -c -x c - -o "$1"
-    echo "-Xlinker $1"
+# exported variable would not reach every process. Prints the linker flags for swift build/test; the object's
+# name carries a hash of its text because SwiftPM relinks when flags change, not when an object does.
+linked_default() {  # linked_default <folder> <C definition>
+    local object
+    object="$1/defaults-$(echo "$2" | sha1sum | cut -c1-12).o"
+    mkdir -p "$1"
+    [ -f "$object" ] || echo "$2" | clang -c -x c - -o "$object"
+    echo "-Xlinker $object"
 }
 
 # deploy/test.sh --coverage: the suite once with line coverage of Sources/, counting the perch processes the
@@ -54,7 +57,7 @@ if [ "${1:-}" = "--coverage" ]; then
     profiles="$PWD/$scratch/profiles"
     rm -rf "$profiles" && mkdir -p "$scratch" && mkdir -m 1777 "$profiles"  # 1777: Apache runs perch as www-data
     flags=(-Xswiftc -profile-generate -Xswiftc -profile-coverage-mapping -Xswiftc -Xllvm -Xswiftc -runtime-counter-relocation
-        $(linked_default "$PWD/$scratch/profile-name.o" "char __llvm_profile_filename[] = \"$profiles/%c%p-%m.profraw\";"))
+        $(linked_default "$PWD/$scratch" "char __llvm_profile_filename[] = \"$profiles/%c%p-%m.profraw\";"))
     swift build --build-tests --scratch-path "$scratch" "${flags[@]}"
     status=0
     PERCH_BIN="$PWD/$scratch/debug/perch" swift test --skip-build --scratch-path "$scratch" "${flags[@]}" "$@" || status=$?
@@ -79,8 +82,8 @@ rm -rf "$reports" && mkdir -p "$scratch" && mkdir -m 1777 "$reports"
 # ASan's options are compiled in (see linked_default). Leak checking stays off: workers end with _exit or a
 # signal (LeakSanitizer never runs there), and the Swift runtime's and Foundation's process-lifetime caches would be reported by the processes that do exit.
 # The smaller quarantine keeps a worker's memory within what the tests allow (64 MB).
-flags=(--sanitize=address $(linked_default "$PWD/$scratch/asan-options.o" \
-    "const char *__asan_default_options(void) { return \"detect_leaks=0:quarantine_size_mb=16:log_path=$reports/asan\"; }"))
+flags=(--sanitize=address $(linked_default "$PWD/$scratch" \
+    "const char *__asan_default_options(void) { return \"detect_leaks=0:quarantine_size_mb=4:log_path=$reports/asan\"; }"))
 swift build --build-tests --scratch-path "$scratch" "${flags[@]}"
 status=0
 PERCH_BIN="$PWD/$scratch/debug/perch" swift test --skip-build --scratch-path "$scratch" "${flags[@]}" "$@" || status=$?
