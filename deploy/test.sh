@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need on a fresh Debian 12, builds, and runs every test
 # (unit, MariaDB, in-process app, and end to end through real nginx), then the whole suite again under
-# AddressSanitizer.
-#   deploy/test.sh [swift test args]   both stages (CI); PERCH_SKIP_SANITIZERS=1 skips stage 2 locally
+# AddressSanitizer and the in-process suites under ThreadSanitizer.
+#   deploy/test.sh [swift test args]   all three stages (CI); PERCH_SKIP_SANITIZERS=1 runs only the first
 #   deploy/test.sh --coverage [args]   the suite once with line coverage, including the spawned perch
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,6 +68,15 @@ if [ "${1:-}" = "--coverage" ]; then
     exit "$status"
 fi
 
+# Fails the run when a sanitizer wrote any report into <folder> (from the tests or any process they started).
+fail_on_reports() {  # fail_on_reports <folder> <sanitizer name>
+    if compgen -G "$1/*" >/dev/null; then
+        echo "test.sh: $2 reports:" >&2
+        cat "$1"/* >&2
+        exit 1
+    fi
+}
+
 # Stage 1: the normal run.
 swift build
 export PERCH_BIN="$PWD/.build/debug/perch"
@@ -75,6 +84,7 @@ swift test "$@"
 
 # Stage 2: the same suite under AddressSanitizer, with the perch processes it spawns sanitized too.
 # Reports go to files (a worker's stderr is a log nobody reads), and any report fails the run.
+# PERCH_SKIP_SANITIZERS=1 skips stages 2 and 3 for a quick local run; CI runs them.
 if [ "${PERCH_SKIP_SANITIZERS:-}" = "1" ]; then exit 0; fi
 scratch=.build-asan
 reports="$PWD/$scratch/asan-reports"
@@ -87,9 +97,18 @@ flags=(--sanitize=address $(linked_default "$PWD/$scratch" \
 swift build --build-tests --scratch-path "$scratch" "${flags[@]}"
 status=0
 PERCH_BIN="$PWD/$scratch/debug/perch" swift test --skip-build --scratch-path "$scratch" "${flags[@]}" "$@" || status=$?
-if compgen -G "$reports/asan*" >/dev/null; then
-    echo "test.sh: AddressSanitizer reports:" >&2
-    cat "$reports"/asan* >&2
-    exit 1
-fi
+fail_on_reports "$reports" AddressSanitizer
+[ "$status" = 0 ] || exit "$status"
+
+# Stage 3: the in-process suites under ThreadSanitizer. Only they share memory between threads (the test
+# clients, the in-process app, MariaDB connections used from several tests); each perch process is
+# single-threaded, so the suites that drive spawned processes would only check the test harness.
+scratch=.build-tsan
+reports="$PWD/$scratch/tsan-reports"
+rm -rf "$reports" && mkdir -p "$reports"
+swift build --build-tests --scratch-path "$scratch" --sanitize=thread
+status=0
+TSAN_OPTIONS="log_path=$reports/tsan" swift test --skip-build --scratch-path "$scratch" --sanitize=thread \
+    --filter 'WebTests|MariaDBTests|SodiumTests|AppTests' || status=$?
+fail_on_reports "$reports" ThreadSanitizer
 exit "$status"
