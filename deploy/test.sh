@@ -95,7 +95,7 @@ rm -rf "$reports" && mkdir -p "$scratch" && mkdir -m 1777 "$reports"
 # Leaks suppressed, none ours: XCTest's runner keeps its suite objects until exit (every test process);
 # Foundation's String(contentsOfFile:) loses its 4 kB buffer on /proc files (the tests' ChildProcess.children);
 # libfcgi keeps 48 bytes of a request in the odd worker that exits holding one (once, not per request).
-asan="detect_leaks=1:quarantine_size_mb=4:log_path=$reports/asan"
+asan="detect_leaks=1:print_suppressions=0:quarantine_size_mb=4:log_path=$reports/asan"
 lsan="leak:libXCTest.so\\nleak:readBytesFromFile\\nleak:libfcgi.so\\n"
 flags=(--sanitize=address $(linked_default "$PWD/$scratch" "const char *__asan_default_options(void) { return \"$asan\"; }
 const char *__lsan_default_suppressions(void) { return \"$lsan\"; }"))
