@@ -35,15 +35,15 @@ public struct FastCGIResponse {
     public var head: [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(256)
-        bytes += "Status: ".utf8
-        bytes += String(status).utf8
+        Self.append("Status: ", to: &bytes)
+        Self.append(String(status), to: &bytes)
         bytes.append(32)
-        bytes += reason.utf8
+        Self.append(reason, to: &bytes)
         bytes += [13, 10]
         for (name, value) in headers where !Self.breaksLine(name) && !Self.breaksLine(value) {
-            bytes += name.utf8
+            Self.append(name, to: &bytes)
             bytes += [58, 32]
-            bytes += value.utf8
+            Self.append(value, to: &bytes)
             bytes += [13, 10]
         }
         bytes += [13, 10]
@@ -51,6 +51,12 @@ public struct FastCGIResponse {
     }
 
     private static func breaksLine(_ text: String) -> Bool { text.utf8.contains { $0 == 10 || $0 == 13 } }
+
+    /// Contiguous copies: this runs for every header of every response.
+    private static func append(_ text: String, to bytes: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { bytes.append(contentsOf: $0) }
+    }
 }
 
 /// The app behind the pool. Built once per worker process, after fork, so each worker owns its state
