@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark harness (issue 8): deploy/bench/run.sh [--full] [--no-build] [--keep]
 #
-# Builds perch (release) and the C ceilings, starts a private nginx (the shipped site file) on a loopback
+# Builds perch (release, Swift runtime linked in) and the C ceilings, starts a private nginx (the shipped site file) on a loopback
 # port and, when this build has the API (`perch migrate` exists and sign-up answers 201), a private MariaDB
 # with 1,000 users and 10,000 posts seeded through the API. Then wrk runs every scenario through nginx
 # (a warm-up, then a measured run), each worker's resident memory is read from /proc, and a leak run
@@ -98,7 +98,8 @@ LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 PERCH="$ROOT/.build/release/perch"
 if [[ -n "$build" ]]; then
     say "building perch (release)"
-    (cd "$ROOT" && timeout 3600 swift build -c release >"$TMP/build.log" 2>&1) || { tail -30 "$TMP/build.log" >&2; die "swift build failed"; }
+    # The Swift runtime and Foundation linked in: a worker maps only what it touches (README, Performance).
+    (cd "$ROOT" && timeout 3600 swift build -c release --static-swift-stdlib >"$TMP/build.log" 2>&1) || { tail -30 "$TMP/build.log" >&2; die "swift build failed"; }
 fi
 [[ -x "$PERCH" ]] || die "no $PERCH (build it, or drop --no-build)"
 say "building the C ceilings"
