@@ -39,18 +39,24 @@ public struct FastCGIResponse {
         Self.append(String(status), to: &bytes)
         bytes.append(32)
         Self.append(reason, to: &bytes)
-        bytes += [13, 10]
+        Self.endLine(&bytes)
         for (name, value) in headers where !Self.breaksLine(name) && !Self.breaksLine(value) {
             Self.append(name, to: &bytes)
-            bytes += [58, 32]
+            bytes.append(58)
+            bytes.append(32)
             Self.append(value, to: &bytes)
-            bytes += [13, 10]
+            Self.endLine(&bytes)
         }
-        bytes += [13, 10]
+        Self.endLine(&bytes)
         return bytes
     }
 
     private static func breaksLine(_ text: String) -> Bool { text.utf8.contains { $0 == 10 || $0 == 13 } }
+
+    private static func endLine(_ bytes: inout [UInt8]) {
+        bytes.append(13)
+        bytes.append(10)
+    }
 
     /// Contiguous copies: this runs for every header of every response.
     private static func append(_ text: String, to bytes: inout [UInt8]) {
