@@ -83,7 +83,7 @@ stop_pid() {  # pid signal seconds: signal, wait, then KILL
 cleanup() {
     trap - INT TERM EXIT
     stop_pid "$CEILING_PID" TERM 10
-    stop_pid "$PERCH_PID" TERM 20
+    stop_pid "$PERCH_PID" TERM 30
     stop_pid "$NGINX_PID" QUIT 10
     stop_pid "$DB_PID" TERM 60
     if [[ -n "$keep" ]]; then say "kept $TMP"; else rm -rf "$TMP"; fi
@@ -147,7 +147,9 @@ fi
 # --- the pool --------------------------------------------------------------------------------------------
 export PERCH_ENV="${PERCH_ENV:-production}"
 export PERCH_WORKERS="$WORKERS"
-export PERCH_GRACEFUL_TIMEOUT="${PERCH_GRACEFUL_TIMEOUT:-10}"
+# Above the site's keepalive_time (15 s), as the site file asks: a recycled worker serves its kept
+# connections until nginx closes them, and one that gave up sooner would close some under nginx's feet.
+export PERCH_GRACEFUL_TIMEOUT="${PERCH_GRACEFUL_TIMEOUT:-20}"
 pool_workers() { ps -o pid= --ppid "$PERCH_PID" 2>/dev/null | tr -d ' ' | sort -n; }
 start_pool() {  # extra VAR=value settings for this pool
     rm -f "$PERCH_SOCKET"
@@ -160,7 +162,7 @@ start_pool() {  # extra VAR=value settings for this pool
     done
     tail -20 "$TMP/perch.log" >&2; die "the pool did not start $WORKERS workers in 20 s"
 }
-stop_pool() { stop_pid "$PERCH_PID" TERM 20; PERCH_PID=""; }
+stop_pool() { stop_pid "$PERCH_PID" TERM 30; PERCH_PID=""; }
 start_pool
 
 # --- nginx with the shipped site file ----------------------------------------------------------------------
