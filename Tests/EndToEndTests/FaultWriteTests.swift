@@ -18,16 +18,23 @@ struct FaultWriteTests {
         let rig = try WriteRig(database: PrivateMariaDB.shared.makeMigratedDatabase())
         let load = rig.startLoad(seconds: 3)
         var victims: Set<pid_t> = []
+        var kills: [Date] = []
         for _ in 0..<3 {
             usleep(700_000)
             let live = rig.pool.workerPIDs.filter { ChildProcess.isAlive($0) && !victims.contains($0) }
             let victim = try #require(live.randomElement())
             kill(victim, SIGKILL)
+            kills.append(Date())
             victims.insert(victim)
         }
         let exchanges = try load.result(seconds: 60)
-        // A worker serves one request at a time: each kill costs at most the one it had in flight (a 502).
-        try rig.expectCleanFailures(exchanges, allowed: [502], atMost: victims.count)
+        // A worker runs one request at a time, but nginx may already have sent it more on its other kept
+        // connections (it holds several): a kill costs those too (502s; nginx never retries a POST), and
+        // nothing else. Each client has one request in flight at a time, hence the bound.
+        let failures = exchanges.filter { $0.status != 201 }
+        #expect(failures.allSatisfy { failure in kills.contains { failure.wasInFlight(at: $0, slack: 0.1) } },
+                "failures away from the kills \(kills): \(failures.map { ($0.started, $0.ended) })")
+        try rig.expectCleanFailures(exchanges, allowed: [502], atMost: kills.count * WriteRig.clients)
         try rig.expectFullStrength(without: victims)
         try rig.expectNothingLost(exchanges)
         try rig.expectCleanStop()
@@ -54,23 +61,21 @@ struct FaultWriteTests {
         let server = PrivateMariaDB()  // of its own: restarting it disturbs no other test
         let rig = try WriteRig(database: server.makeMigratedDatabase())
         let workers = Set(rig.pool.workerPIDs)
-        let began = Date()
         let load = rig.startLoad(seconds: 5)
         usleep(800_000)
-        let down = Date().timeIntervalSince(began)
+        let down = Date()
         try server.stop()
         usleep(1_500_000)
         try server.start()
-        let up = Date().timeIntervalSince(began)
+        let up = Date()
         let exchanges = try load.result(seconds: 60)
         let failures = exchanges.filter { $0.status != 201 }
         #expect(!failures.isEmpty, "the outage was seen by the load")
-        // Only requests that overlapped the outage fail (the load and this clock start within a moment
-        // of each other; a little slack covers that and the first reconnect).
+        // Only requests that overlapped the outage fail; the first after it may reconnect (a little slack).
         try rig.expectCleanFailures(exchanges, allowed: [503], atMost: failures.count)
-        #expect(failures.allSatisfy { $0.ended > down - 0.2 && $0.started < up + 0.5 },
+        #expect(failures.allSatisfy { $0.ended >= down && $0.started <= up.addingTimeInterval(0.25) },
                 "failures outside the outage \(down)...\(up): \(failures.map { ($0.started, $0.ended) })")
-        #expect(exchanges.contains { $0.status == 201 && $0.started > up + 0.5 }, "writes succeed again after the restart")
+        #expect(exchanges.contains { $0.status == 201 && $0.started > up }, "writes succeed again after the restart")
         try rig.expectFullStrength()
         #expect(Set(rig.pool.workerPIDs) == workers, "no worker died: \(rig.pool.process.log)")
         #expect(try rig.databaseConnections() >= 1, "the workers connected again")
@@ -83,6 +88,7 @@ struct FaultWriteTests {
 /// every write-fault test makes.
 private final class WriteRig {
     static let workers = 3
+    static let clients = 4
     /// Past the app's own request timeout (PERCH_REQUEST_TIMEOUT below): a request still unanswered by
     /// then hangs, and counts as a failure that no fault excuses.
     static let clientTimeout: TimeInterval = 15
@@ -115,12 +121,12 @@ private final class WriteRig {
 
     var client: LiveTestClient { LiveTestClient(host: "127.0.0.1", port: nginx.port, timeout: Self.clientTimeout) }
 
-    /// Four clients each POSTing posts titled by client and number, for `seconds`, at most 100 a second each.
+    /// `clients` clients each POSTing posts titled by client and number, for `seconds`, at most 100 a second each.
     func startLoad(seconds: Double) -> BackgroundLoad<[Exchange]> {
         let client = self.client
         let authorization = "Bearer \(token)"
         return BackgroundLoad {
-            recordedLoad(clients: 4, seconds: seconds, pause: 0.01) { c, i in
+            recordedLoad(clients: Self.clients, seconds: seconds, pause: 0.01) { c, i in
                 let (title, content) = Self.post(client: c, index: i)
                 return try client.execute(.post, "/api/v1/posts", json: ["title": .string(title), "content": .string(content), "published": true],
                                           headers: [.authorization: authorization])
@@ -145,11 +151,12 @@ private final class WriteRig {
         }
     }
 
-    /// The pool is back at full strength, by its own status page and by the process list, with none of
-    /// `gone` among its workers.
+    /// The pool is back at full strength, by the process list and by its own status page, with none of
+    /// `gone` among its workers. Eventually: a worker killed twice within a second of its start is
+    /// respawned after a pause (the pool's guard against a fork bomb).
     func expectFullStrength(without gone: Set<pid_t> = []) throws {
-        #expect(try statusPageWorkers() == Self.workers)
         #expect(pool.waitForWorkers(Self.workers, excluding: gone, seconds: 5), "\(pool.process.log)")
+        #expect(eventually(seconds: 2) { (try? statusPageWorkers()) == Self.workers })
     }
 
     func statusPageWorkers() throws -> Int? {

@@ -114,15 +114,20 @@ extension BackgroundLoad where Outcome == LoadResult {
 }
 
 /// One request of a recorded load as its client saw it. `status` is 0 when no complete answer came (a
-/// hang past the client's timeout or a reset), with the reason in `error`. Times are since the load began.
+/// hang past the client's timeout or a reset), with the reason in `error`.
 public struct Exchange: Sendable {
     public let client: Int
     public let index: Int
     public let status: Int
     public let body: String
     public let error: String?
-    public let started: Double
-    public let ended: Double
+    public let started: Date
+    public let ended: Date
+
+    /// Sent before `instant` and not yet answered then, give or take `slack` seconds.
+    public func wasInFlight(at instant: Date, slack: TimeInterval = 0) -> Bool {
+        started <= instant.addingTimeInterval(slack) && ended >= instant.addingTimeInterval(-slack)
+    }
 }
 
 /// `clients` threads, each sending requests one after another through `send(client, index)`, `pause`
@@ -141,7 +146,7 @@ public func recordedLoad(clients: Int, seconds: Double, pause: Double = 0,
             defer { done.leave() }
             var index = 0
             while Date().timeIntervalSince(began) < seconds {
-                let exchange = recordedExchange(client: client, index: index, since: began, send)
+                let exchange = recordedExchange(client: client, index: index, send)
                 exchanges.withLock { $0.append(exchange) }
                 index += 1
                 if pause > 0 { usleep(UInt32(pause * 1_000_000)) }
@@ -152,15 +157,13 @@ public func recordedLoad(clients: Int, seconds: Double, pause: Double = 0,
     return exchanges.current
 }
 
-private func recordedExchange(client: Int, index: Int, since began: Date,
-                              _ send: (_ client: Int, _ index: Int) throws -> TestResponse) -> Exchange {
-    let started = Date().timeIntervalSince(began)
+private func recordedExchange(client: Int, index: Int, _ send: (_ client: Int, _ index: Int) throws -> TestResponse) -> Exchange {
+    let started = Date()
     do {
         let response = try send(client, index)
         return Exchange(client: client, index: index, status: Int(response.status.code), body: response.text,
-                        error: nil, started: started, ended: Date().timeIntervalSince(began))
+                        error: nil, started: started, ended: Date())
     } catch {
-        return Exchange(client: client, index: index, status: 0, body: "", error: "\(error)",
-                        started: started, ended: Date().timeIntervalSince(began))
+        return Exchange(client: client, index: index, status: 0, body: "", error: "\(error)", started: started, ended: Date())
     }
 }
