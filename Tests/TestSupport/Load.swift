@@ -131,21 +131,21 @@ public struct Exchange: Sendable {
 }
 
 /// `clients` threads, each sending requests one after another through `send(client, index)`, `pause`
-/// seconds apart, until `seconds` have passed; every exchange is recorded, in no particular order. The
-/// pause bounds the count when requests fail fast (a database down answers 503s in a millisecond).
+/// seconds apart, until `done()` or at most `seconds`; every exchange is recorded, in no particular order.
+/// The pause bounds the count when requests fail fast (a database down answers 503s in a millisecond).
 /// `send` must bound each request itself (LiveTestClient's timeout), so a hang shows as status 0.
-public func recordedLoad(clients: Int, seconds: Double, pause: Double = 0,
+public func recordedLoad(clients: Int, seconds: Double, pause: Double = 0, until done: @escaping @Sendable () -> Bool = { false },
                          _ send: @escaping @Sendable (_ client: Int, _ index: Int) throws -> TestResponse) -> [Exchange] {
     let began = Date()
     let exchanges = Locked([Exchange]())
-    let done = DispatchGroup()
+    let finished = DispatchGroup()
     // Threads of their own: concurrentPerform would run only as many clients at once as there are cores.
     for client in 0..<clients {
-        done.enter()
+        finished.enter()
         Thread {
-            defer { done.leave() }
+            defer { finished.leave() }
             var index = 0
-            while Date().timeIntervalSince(began) < seconds {
+            while Date().timeIntervalSince(began) < seconds && !done() {
                 let exchange = recordedExchange(client: client, index: index, send)
                 exchanges.withLock { $0.append(exchange) }
                 index += 1
@@ -153,7 +153,7 @@ public func recordedLoad(clients: Int, seconds: Double, pause: Double = 0,
             }
         }.start()
     }
-    done.wait()
+    finished.wait()
     return exchanges.current
 }
 
