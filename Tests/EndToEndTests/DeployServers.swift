@@ -36,7 +36,7 @@ final class SocketActivatedPool: @unchecked Sendable {
     /// Starts a master on the socket and waits until its workers are up (systemctl start).
     func start() throws {
         starts += 1
-        var environment = DeployFlow.appEnvironment
+        var environment = try DeployFlow.appEnvironment()
         environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         environment["LISTEN_FDS"] = "1"
         environment["LISTEN_FDNAMES"] = "perch.socket"

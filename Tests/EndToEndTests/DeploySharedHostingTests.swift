@@ -20,7 +20,7 @@ struct DeploySharedHostingTests {
             site = try replacingRequired(site, "<VirtualHost *:80>", with: "<VirtualHost 127.0.0.1:\(layout.port)>", in: file)
             site = try replacingRequired(site, "\"/usr/local/bin/perch serve\"", with: "\"\(binary) serve\"", in: file)
             site = try replacingRequired(site, "${APACHE_LOG_DIR}", with: layout.directory, in: file)
-            return try withFcgidEnvironment(site, DeployFlow.appEnvironment, in: file)
+            return try withFcgidEnvironment(site, try DeployFlow.appEnvironment(), in: file)
         }
         try spawnedProgramsServe(baseURL: apache.baseURL, binary: apache.directory + "/perch", errorLog: { apache.errorLog })
         apache.stop()
@@ -30,14 +30,14 @@ struct DeploySharedHostingTests {
     /// The shared-hosting case: no access to the server configuration, only a web root with the shipped
     /// .htaccess and wrapper script.
     @Test func apacheModFcgidThroughHtaccess() throws {
-        let apache = try PrivateApache(modules: ["fcgid", "rewrite", "mime"]) { layout in
+        let apache = try PrivateApache(modules: ["fcgid", "rewrite", "mime", "setenvif"]) { layout in
             let binary = try perchCopy(in: layout.directory)
             let webRoot = layout.directory + "/www"
             try FileManager.default.createDirectory(atPath: webRoot, withIntermediateDirectories: true)
             chmod(webRoot, 0o755)
             try FileManager.default.copyItem(atPath: Self.apacheFolder + "/htaccess.example", toPath: webRoot + "/.htaccess")
             // perch's configuration file lives outside the web root, as the wrapper's comment asks.
-            let config = DeployFlow.appEnvironment.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "\n")
+            let config = try DeployFlow.appEnvironment().map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "\n")
             try (config + "\n").write(toFile: layout.directory + "/perch.env", atomically: true, encoding: .utf8)
             chmod(layout.directory + "/perch.env", 0o644)
             let wrapperFile = Self.apacheFolder + "/perch.fcgi"
@@ -62,7 +62,7 @@ struct DeploySharedHostingTests {
     }
 
     @Test func apacheModProxyFcgiToThePool() throws {
-        var environment = DeployFlow.appEnvironment
+        var environment = try DeployFlow.appEnvironment()
         // As perch.socket does it: Apache's user (www-data) gets to connect through the socket's group.
         if geteuid() == 0 { environment["PERCH_SOCKET_GROUP"] = "www-data" }
         let pool = try PerchPool(workers: 2, environment: environment)
@@ -74,8 +74,8 @@ struct DeploySharedHostingTests {
             site = try replacingRequired(site, "unix:/run/perch/perch.sock|", with: "unix:\(pool.socketPath)|", in: file)
             return try replacingRequired(site, "${APACHE_LOG_DIR}", with: layout.directory, in: file)
         }
-        try DeployFlow.exercise(baseURL: apache.baseURL)
-        let load = try abLoad(DeployFlow.readURL(apache.baseURL), requests: 1_000, concurrency: 8)
+        let post = try DeployFlow.exercise(baseURL: apache.baseURL)
+        let load = try abLoad(apache.baseURL + post, requests: 1_000, concurrency: 8)
         #expect(load.complete == 1_000 && load.allSucceeded, "\(load.output)\n\(apache.errorLog)")
     }
 
@@ -86,7 +86,7 @@ struct DeploySharedHostingTests {
             var site = try String(contentsOfFile: file, encoding: .utf8)
             site = try replacingRequired(site, "\"/run/lighttpd/perch.sock\"", with: "\"\(directory)/perch.sock\"", in: file)
             site = try replacingRequired(site, "\"/usr/local/bin/perch serve\"", with: "\"\(binary) serve\"", in: file)
-            return try withLighttpdEnvironment(site, DeployFlow.appEnvironment, in: file)
+            return try withLighttpdEnvironment(site, try DeployFlow.appEnvironment(), in: file)
         }
         try spawnedProgramsServe(baseURL: lighttpd.baseURL, binary: lighttpd.directory + "/perch", errorLog: { lighttpd.errorLog })
         #expect(processes(running: lighttpd.directory + "/perch").count == 4, "max-procs processes")
@@ -98,8 +98,8 @@ struct DeploySharedHostingTests {
     /// without a master (it has no children of its own).
     private func spawnedProgramsServe(baseURL: String, binary: String, errorLog: () -> String,
                                       sourceLocation: SourceLocation = #_sourceLocation) throws {
-        try DeployFlow.exercise(baseURL: baseURL, sourceLocation: sourceLocation)
-        let load = try abLoad(DeployFlow.readURL(baseURL), requests: 500, concurrency: 4)
+        let post = try DeployFlow.exercise(baseURL: baseURL, sourceLocation: sourceLocation)
+        let load = try abLoad(baseURL + post, requests: 500, concurrency: 4)
         #expect(load.complete == 500 && load.allSucceeded, "\(load.output)\n\(errorLog())", sourceLocation: sourceLocation)
         let spawned = processes(running: binary)
         #expect(!spawned.isEmpty, "the web server runs perch", sourceLocation: sourceLocation)
