@@ -247,13 +247,15 @@ private final class WriteRig {
         return try rows[0].get("n", as: Int.self)
     }
 
-    /// At most one database connection per worker while the pool runs; then the pool stops and leaves no
-    /// process (by the socket each one inherited) and no connection behind.
+    /// At most one database connection per worker while the pool runs, and no process but the master and
+    /// its workers; then the pool stops and leaves no process (by the socket each one inherited) and no
+    /// connection behind.
     func expectCleanStop() throws {
         // Workers connect on first use, so fewer is fine (after a reload the new ones may not have served yet).
         #expect(eventually(seconds: 5) { (try? databaseConnections()).map { $0 <= Self.workers } ?? false },
                 "connections while running: \(String(describing: try? databaseConnections()))")
-        #expect(!pool.processes.isEmpty)
+        // Every process of this pool is the master or one of its workers: none was orphaned by the fault.
+        #expect(Set(pool.processes) == Set([pool.process.pid] + pool.workerPIDs), "\(pool.processes) vs \(pool.workerPIDs)")
         nginx.stop()
         pool.stop()
         #expect(pool.process.poll() == 0, "\(pool.process.log)")
