@@ -1,4 +1,5 @@
 import FastCGI
+import Glibc
 import HTTPTypes
 import Logging
 import Web
@@ -26,10 +27,8 @@ final class HTTPBridge: FastCGIHandler {
     static func request(from fastCGI: FastCGIRequest, bodyLimit: Int) -> Request {
         let params = fastCGI.params
         var fields = HTTPFields()
-        for (name, value) in params where name.hasPrefix("HTTP_") {
-            // HTTP_X_REQUEST_ID -> X-Request-ID style: nginx folds '-' to '_' and upper-cases.
-            let headerName = name.dropFirst(5).split(separator: "_").map { $0.prefix(1) + $0.dropFirst().lowercased() }.joined(separator: "-")
-            if let fieldName = HTTPField.Name(headerName) { fields.append(HTTPField(name: fieldName, value: value)) }
+        for (name, value) in params where name.utf8.first == UInt8(ascii: "H") && name.hasPrefix("HTTP_") {
+            if let fieldName = HTTPField.Name(headerName(cgi: name)) { fields.append(HTTPField(name: fieldName, value: value)) }
         }
         if let type = params["CONTENT_TYPE"], !type.isEmpty { fields[.contentType] = type }
         if let length = params["CONTENT_LENGTH"], !length.isEmpty { fields[.contentLength] = length }
@@ -39,6 +38,28 @@ final class HTTPBridge: FastCGIHandler {
         let method = HTTPRequest.Method(params["REQUEST_METHOD"] ?? "GET") ?? .get
         return Request(method: method, uri: uri(params), headerFields: fields, body: fastCGI.body,
                        remoteAddress: params["REMOTE_ADDR"] ?? "")
+    }
+
+    /// HTTP_X_REQUEST_ID -> X-Request-Id: nginx folds '-' to '_' and upper-cases. Runs for every header of
+    /// every request, so ASCII (all nginx passes) is done on bytes.
+    static func headerName(cgi name: String) -> String {
+        var utf8 = name
+        let ascii = utf8.withUTF8 { bytes -> String? in
+            let rest = bytes.dropFirst(5)
+            guard !rest.contains(where: { $0 >= 0x80 }) else { return nil }
+            return String(unsafeUninitializedCapacity: rest.count) { out in
+                var count = 0, wordStart = true
+                for byte in rest {
+                    if byte == UInt8(ascii: "_") { wordStart = true; continue }
+                    if wordStart && count > 0 { out[count] = UInt8(ascii: "-"); count += 1 }
+                    out[count] = wordStart || !(UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte : byte + 32
+                    wordStart = false
+                    count += 1
+                }
+                return count
+            }
+        }
+        return ascii ?? name.dropFirst(5).split(separator: "_").map { $0.prefix(1) + $0.dropFirst().lowercased() }.joined(separator: "-")
     }
 
     /// REQUEST_URI as nginx sends it; plain CGI servers may only give SCRIPT_NAME, PATH_INFO and QUERY_STRING.
@@ -70,6 +91,9 @@ public enum Service {
         let logger = Logger(label: "perch")
         do {
             return try Pool.run(config: config.pool, logger: logger) {
+                // In the worker, after fork: its pid in the metadata spares LogLine a getpid() per line.
+                var logger = logger
+                logger[metadataKey: "pid"] = "\(getpid())"
                 let services = AppServices(config: config, logger: logger)
                 return HTTPBridge(application: PerchApp.makeApplication(services: services, logger: logger), bodyLimit: config.pool.bodyLimit)
             }

@@ -35,22 +35,34 @@ public struct FastCGIResponse {
     public var head: [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(256)
-        bytes += "Status: ".utf8
-        bytes += String(status).utf8
+        Self.append("Status: ", to: &bytes)
+        Self.append(String(status), to: &bytes)
         bytes.append(32)
-        bytes += reason.utf8
-        bytes += [13, 10]
+        Self.append(reason, to: &bytes)
+        Self.endLine(&bytes)
         for (name, value) in headers where !Self.breaksLine(name) && !Self.breaksLine(value) {
-            bytes += name.utf8
-            bytes += [58, 32]
-            bytes += value.utf8
-            bytes += [13, 10]
+            Self.append(name, to: &bytes)
+            bytes.append(58)
+            bytes.append(32)
+            Self.append(value, to: &bytes)
+            Self.endLine(&bytes)
         }
-        bytes += [13, 10]
+        Self.endLine(&bytes)
         return bytes
     }
 
     private static func breaksLine(_ text: String) -> Bool { text.utf8.contains { $0 == 10 || $0 == 13 } }
+
+    private static func endLine(_ bytes: inout [UInt8]) {
+        bytes.append(13)
+        bytes.append(10)
+    }
+
+    /// Contiguous copies: this runs for every header of every response.
+    private static func append(_ text: String, to bytes: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { bytes.append(contentsOf: $0) }
+    }
 }
 
 /// The app behind the pool. Built once per worker process, after fork, so each worker owns its state

@@ -122,10 +122,13 @@ public final class Scoreboard {
         }
 
         private func store(text: String, at offset: Int, lengthAt lengthOffset: Int, capacity: Int) {
-            let bytes = Array(text.utf8.prefix(capacity))
-            raw.storeBytes(of: UInt16(0), toByteOffset: lengthOffset, as: UInt16.self)
-            (raw + offset).copyMemory(from: bytes, byteCount: bytes.count)
-            raw.storeBytes(of: UInt16(bytes.count), toByteOffset: lengthOffset, as: UInt16.self)
+            var text = text
+            text.withUTF8 { bytes in
+                let count = min(bytes.count, capacity)
+                raw.storeBytes(of: UInt16(0), toByteOffset: lengthOffset, as: UInt16.self)
+                if count > 0 { (raw + offset).copyMemory(from: bytes.baseAddress!, byteCount: count) }
+                raw.storeBytes(of: UInt16(count), toByteOffset: lengthOffset, as: UInt16.self)
+            }
         }
 
         private func text(at offset: Int, lengthAt lengthOffset: Int) -> String {

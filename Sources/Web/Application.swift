@@ -8,9 +8,11 @@ import Logging
 public final class Application<Context: RequestContext> {
     public let router: Router<Context>
     public let configuration: WebConfiguration
-    /// The OpenAPI document, generated once at start-up, and its encoded bytes.
-    public let openAPIDocument: JSONValue
-    public let openAPIBytes: [UInt8]
+    /// The OpenAPI document and its encoded bytes, generated on first use (a pool worker that is never
+    /// asked for /openapi.json never runs the generator, nor maps its code).
+    public var openAPIDocument: JSONValue { openAPI.document }
+    public var openAPIBytes: [UInt8] { openAPI.bytes }
+    private let openAPI: OpenAPICache
     private let logger: Logger
     private let makeContext: (Request, String, Logger) -> Context
     private var responder: Responder<Context>!
@@ -22,8 +24,7 @@ public final class Application<Context: RequestContext> {
         self.configuration = configuration
         self.logger = logger
         self.makeContext = makeContext
-        openAPIDocument = OpenAPIGenerator.document(routes: router.routes, info: configuration.openAPI)
-        openAPIBytes = openAPIDocument.encoded()
+        openAPI = OpenAPICache { [routes = router.routes, info = configuration.openAPI] in OpenAPIGenerator.document(routes: routes, info: info) }
         if configuration.docs.enabled { registerDocs() }
 
         let fixed: [any RouterMiddleware<Context>] = [
@@ -57,14 +58,22 @@ public final class Application<Context: RequestContext> {
     private func registerDocs() {
         let docs = configuration.docs
         let hidden = RouteDoc(includeInSchema: false)
-        let bytes = openAPIBytes
+        let openAPI = self.openAPI
         let title = configuration.openAPI.title
         router.get(docs.openAPIPath, hidden) { _, _ in
-            Response(status: .ok, headerFields: [.contentType: Response.jsonContentType], body: bytes)
+            Response(status: .ok, headerFields: [.contentType: Response.jsonContentType], body: openAPI.bytes)
         }
         let swagger = Response.html(DocsPages.swaggerUI(title: title, openAPIURL: docs.openAPIPath, config: docs))
         router.get(docs.swaggerPath, hidden) { _, _ in swagger }
         let redoc = Response.html(DocsPages.redoc(title: title, openAPIURL: docs.openAPIPath, config: docs))
         router.get(docs.redocPath, hidden) { _, _ in redoc }
     }
+}
+
+/// The document generated once, when first asked for, from the routes as they were at start-up.
+final class OpenAPICache {
+    private let make: () -> JSONValue
+    private(set) lazy var document: JSONValue = make()
+    private(set) lazy var bytes: [UInt8] = document.encoded()
+    init(_ make: @escaping () -> JSONValue) { self.make = make }
 }

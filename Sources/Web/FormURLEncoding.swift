@@ -16,6 +16,8 @@ public enum FormURLEncoding {
 
     /// Percent-decodes; invalid UTF-8 after decoding becomes U+FFFD.
     public static func decode(_ s: Substring, plusIsSpace: Bool) -> String {
+        // Most path segments and values have nothing to decode.
+        if !s.utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusIsSpace && $0 == UInt8(ascii: "+")) }) { return String(s) }
         let utf8 = Array(s.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(utf8.count)

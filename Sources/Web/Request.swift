@@ -31,14 +31,14 @@ public struct Request: Sendable {
     /// The path without the query, still percent-encoded (the router decodes segment by segment).
     public var path: String {
         let u = uri
-        return u.firstIndex(of: "?").map { String(u[..<$0]) } ?? u
+        return u.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(u[..<$0]) } ?? u  // bytes: runs several times a request
     }
 
     /// The raw query string (after `?`), empty when there is none.
     public var queryString: Substring {
         let u = uri
-        guard let q = u.firstIndex(of: "?") else { return "" }
-        return u[u.index(after: q)...]
+        guard let q = u.utf8.firstIndex(of: UInt8(ascii: "?")) else { return "" }
+        return Substring(u.utf8[u.utf8.index(after: q)...])
     }
 
     /// Decoded query parameters in order.

@@ -5,6 +5,8 @@ public struct Response: Sendable {
     public var status: HTTPResponse.Status
     public var headerFields: HTTPFields
     public var body: [UInt8]
+    /// The route the router dispatched to, so that middleware outside it need not match the path again.
+    public internal(set) var route: RouteInfo?
 
     public init(status: HTTPResponse.Status = .ok, headerFields: HTTPFields = [:], body: [UInt8] = []) {
         self.status = status

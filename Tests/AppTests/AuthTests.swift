@@ -147,6 +147,33 @@ import Web
         #expect(try app.login("ada@example.com").status == .ok)
     }
 
+    @Test func attemptsInFlightCountAgainstTheLimit() throws {
+        // Another worker's login that has begun but not finished verifying holds a place in the count, so
+        // concurrent guesses near the limit cannot all pass the check before any of them is recorded.
+        let now = Date()
+        let app = try TestApp(environment: ["PERCH_LOGIN_MAX_FAILURES": "3"], clock: { now })
+        try app.makeUser(email: "ada@example.com")
+        for _ in 0..<2 { #expect(try app.login("ada@example.com", "wrong password").status == .unauthorized) }
+        let elsewhere = LoginAttemptsRepository(app.connection)
+        let inFlight = try elsewhere.begin(email: "ada@example.com", address: "127.0.0.1", now: now)
+        #expect(try app.login("ada@example.com").status == .tooManyRequests)
+        // the refused attempt took itself back; when the other one ends (here: withdrawn), logins pass again
+        #expect(try elsewhere.attempts(email: "ada@example.com", address: "127.0.0.1", since: now.addingTimeInterval(-60)).count == 3)
+        try elsewhere.withdraw(id: inFlight)
+        #expect(try app.login("ada@example.com").status == .ok)
+    }
+
+    @Test func rightPasswordOfAnInactiveUserClearsTheCount() throws {
+        let app = try TestApp(environment: ["PERCH_LOGIN_MAX_FAILURES": "3"])
+        try app.makeUser(email: "ada@example.com", active: false)
+        for _ in 0..<2 { #expect(try app.login("ada@example.com", "wrong password").status == .unauthorized) }
+        #expect(try app.login("ada@example.com").status == .forbidden)
+        let count: Int64 = try app.connection.query("SELECT COUNT(*) AS n FROM login_attempts")[0].get("n")
+        #expect(count == 0)
+        for _ in 0..<3 { #expect(try app.login("ada@example.com", "wrong password").status == .unauthorized) }
+        #expect(try app.login("ada@example.com").status == .tooManyRequests)
+    }
+
     @Test func weakerStoredHashIsUpgradedOnLogin() throws {
         let weak = try TestApp()  // minimum Argon2 limits
         let strongEnv = ["PERCH_ARGON2_OPSLIMIT": "\(PasswordHasher.minimumOpsLimit + 1)",

@@ -1,22 +1,42 @@
 import Foundation
+import HTTPTypes
+import Sodium
 import Testing
 import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// What every deployment must serve, checked through a live base URL (nginx, Apache or lighttpd in front).
-/// One place to grow: when sign-up, login and posts land, `exercise` runs sign-up → login → create post →
-/// read post here, and every deploy test covers it.
+/// What every deployment must serve, checked through a live base URL (nginx, Apache or lighttpd in front):
+/// health, the app's own 404, and the whole user flow on a real database: sign-up → login → create post →
+/// read post. Every deploy test runs it, so a server that cannot pass the database or the key through fails.
 enum DeployFlow {
-    /// The app's environment for every deploy test (the web server passes it on, or the pool gets it).
-    /// Add PERCH_DATABASE_URL for a private MariaDB here when the flow needs the database.
-    static var appEnvironment: [String: String] {
-        ["PERCH_ENV": "development", "PERCH_LOG_LEVEL": "info"]
+    /// One migrated database on the shared private server and one signing key for every deploy test (the
+    /// hosts behind one upstream must share both).
+    private static let shared: Result<[String: String], Error> = Result {
+        let database = try PrivateMariaDB.shared.makeMigratedDatabase()
+        // The web servers' children run as www-data when the tests run as root: they must reach the
+        // server's socket, so its folder becomes traversable (not listable).
+        if geteuid() == 0, case .socket(let socket) = database.endpoint {
+            chmod((socket as NSString).deletingLastPathComponent, 0o711)
+        }
+        var environment = FaultTests.environment(database).filter { !$0.value.isEmpty }
+        environment["PERCH_JWT_SIGNING_KEY"] = JWTKeyGenerator.encode(JWTKeyGenerator.hs256Secret())
+        // The cheapest Argon2 limits: the flow checks the wiring, not the hashing cost.
+        environment["PERCH_ARGON2_OPSLIMIT"] = "\(PasswordHasher.minimumOpsLimit)"
+        environment["PERCH_ARGON2_MEMLIMIT"] = "\(PasswordHasher.minimumMemLimit)"
+        return environment
     }
 
-    /// Drives the flow through `baseURL`; `#expect`s each step, so a broken deployment fails the test.
-    static func exercise(baseURL: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    /// The app's environment for every deploy test (the web server passes it on, or the pool gets it).
+    static func appEnvironment() throws -> [String: String] {
+        try shared.get().merging(["PERCH_ENV": "development", "PERCH_LOG_LEVEL": "info"]) { $1 }
+    }
+
+    /// Drives the flow through `baseURL` and returns the path of the published post it created (for read
+    /// loads); `#expect`s each step, so a broken deployment fails the test.
+    @discardableResult
+    static func exercise(baseURL: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
         let health = try curl(baseURL + "/api/v1/health")
         #expect(health.status == 200, "health: \(health.status) \(health.body)", sourceLocation: sourceLocation)
         #expect(health.body == #"{"status":"ok"}"#, sourceLocation: sourceLocation)
@@ -25,10 +45,31 @@ enum DeployFlow {
         let missing = try curl(baseURL + "/api/v1/no-such-thing?x=1")
         #expect(missing.status == 404, sourceLocation: sourceLocation)
         #expect(missing.body == #"{"detail":"Not Found"}"#, sourceLocation: sourceLocation)
-    }
 
-    /// The URL a bounded read load hits.
-    static func readURL(_ baseURL: String) -> String { baseURL + "/api/v1/health" }
+        let address = try #require(URLComponents(string: baseURL), sourceLocation: sourceLocation)
+        let client = LiveTestClient(host: address.host ?? "127.0.0.1", port: address.port ?? 80)
+        let email = "flow-\(UUID().uuidString.prefix(8).lowercased())@example.com"
+        let signUp = try client.execute(.post, "/api/v1/users", json: ["email": .string(email.uppercased()), "password": "a long enough secret", "full_name": "Flo"])
+        try #require(signUp.status == .created, "sign-up: \(signUp.status) \(signUp.text)", sourceLocation: sourceLocation)
+        #expect(signUp.headers[.location] != nil, sourceLocation: sourceLocation)
+
+        let login = try client.execute(.post, "/api/v1/auth/login", form: [("username", email), ("password", "a long enough secret")])
+        try #require(login.status == .ok, "login: \(login.status) \(login.text)", sourceLocation: sourceLocation)
+        let token = try #require(try login.json()["access_token"]?.stringValue, sourceLocation: sourceLocation)
+
+        let created = try client.execute(.post, "/api/v1/posts", json: ["title": "Hello", "content": .string("Through \(baseURL)"), "published": true],
+                                         headers: [.authorization: "Bearer \(token)"])
+        try #require(created.status == .created, "create post: \(created.status) \(created.text)", sourceLocation: sourceLocation)
+        let location = try #require(created.headers[.location], sourceLocation: sourceLocation)
+
+        let read = try client.get(location)
+        #expect(read.status == .ok, "read post: \(read.status) \(read.text)", sourceLocation: sourceLocation)
+        #expect(try read.json()["content"]?.stringValue == "Through \(baseURL)", sourceLocation: sourceLocation)
+        #expect(try read.json()["author"]?["full_name"]?.stringValue == "Flo", sourceLocation: sourceLocation)
+        #expect(read.headers[.eTag] != nil, sourceLocation: sourceLocation)
+        #expect(!read.text.contains(email), "the author's email is not public", sourceLocation: sourceLocation)
+        return location
+    }
 }
 
 /// `text` with `target` replaced, failing when the shipped file no longer contains it (so a test never

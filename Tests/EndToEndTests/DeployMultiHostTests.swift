@@ -7,7 +7,7 @@ import Glibc
 
 /// deploy/multi-host: two app hosts (two pools on 127.0.0.2 and 127.0.0.3, same port, TCP with the
 /// allowed-clients list) behind one nginx upstream rendered from the shipped site file. One host stops
-/// during a bounded load of reads: nginx moves to the other and every read succeeds.
+/// during a bounded load of post reads (both on one database): nginx moves to the other and every read succeeds.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct DeployMultiHostTests {
     static let siteFile = Paths.packageRoot + "/deploy/multi-host/nginx-perch.conf"
@@ -25,18 +25,18 @@ struct DeployMultiHostTests {
             throw SupportError("\(Self.siteFile) no longer contains \"\(target)\"; update the test's rendering")
         }
         let nginx = try PrivateNginx(socketPath: "/nonexistent", siteFile: Self.siteFile, replacements: replacements)
-        try DeployFlow.exercise(baseURL: nginx.baseURL)
+        let post = try DeployFlow.exercise(baseURL: nginx.baseURL)
 
         // Both hosts take a share of the reads.
         let beforeA = try requestsServed(host: "127.0.0.2", port: port), beforeB = try requestsServed(host: "127.0.0.3", port: port)
-        let warm = try abLoad(DeployFlow.readURL(nginx.baseURL), requests: 400, concurrency: 4)
+        let warm = try abLoad(nginx.baseURL + post, requests: 400, concurrency: 4)
         #expect(warm.allSucceeded, "\(warm.output)")
         let servedB = try requestsServed(host: "127.0.0.3", port: port)
         #expect(try requestsServed(host: "127.0.0.2", port: port) - beforeA > 1, "host A served reads")
         #expect(servedB - beforeB > 1, "host B served reads")
 
         let requests = 8_000
-        let load = BackgroundLoad(DeployFlow.readURL(nginx.baseURL), requests: requests, concurrency: 10)
+        let load = BackgroundLoad(nginx.baseURL + post, requests: requests, concurrency: 10)
         usleep(300_000)
         hostA.stop()
         #expect(hostA.process.poll() == 0, "host A stopped gracefully: \(hostA.process.log)")
@@ -51,12 +51,15 @@ struct DeployMultiHostTests {
         try DeployFlow.exercise(baseURL: nginx.baseURL)
     }
 
-    /// A pool as an app host runs it (deploy/multi-host/perch.env): TCP, only nginx's address allowed.
+    /// A pool as an app host runs it (deploy/multi-host/perch.env as shipped): TCP, only nginx's address
+    /// allowed, the shared database and signing key.
     private func appHost(_ address: String, port: Int) throws -> PerchPool {
-        var environment = DeployFlow.appEnvironment
-        environment["PERCH_LISTEN"] = "\(address):\(port)"
-        environment["PERCH_ALLOWED_CLIENTS"] = "127.0.0.1"  // nginx connects from 127.0.0.1
-        environment["PERCH_STATUS_PATH"] = "/status"
+        let environment = try ShippedConfiguration.environment(file: Paths.packageRoot + "/deploy/multi-host/perch.env", overrides: [
+            "PERCH_LISTEN": "\(address):\(port)",
+            "PERCH_ALLOWED_CLIENTS": "127.0.0.1",  // nginx connects from 127.0.0.1
+            "PERCH_STATUS_PATH": "/status", "PERCH_STATUS_ALLOW": "127.0.0.1",
+            "PERCH_WORKERS": "2", "PERCH_GRACEFUL_TIMEOUT": "10",
+        ])
         return try PerchPool(workers: 2, environment: environment, waitForSocketFile: false)
     }
 

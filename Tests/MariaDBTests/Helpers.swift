@@ -19,12 +19,3 @@ func onThreads(_ count: Int, timeout: TimeInterval = 60, _ body: @escaping @Send
     }
     return group.wait(timeout: .now() + timeout) == .success
 }
-
-/// A value shared between test threads.
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) -> R) -> R { lock.withLock { body(&value) } }
-    var current: Value { lock.withLock { value } }
-}

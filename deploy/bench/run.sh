@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark harness (issue 8): deploy/bench/run.sh [--full] [--no-build] [--keep]
 #
-# Builds perch (release) and the C ceilings, starts a private nginx (the shipped site file) on a loopback
+# Builds perch (release, Swift runtime linked in) and the C ceilings, starts a private nginx (the shipped site file) on a loopback
 # port and, when this build has the API (`perch migrate` exists and sign-up answers 201), a private MariaDB
 # with 1,000 users and 10,000 posts seeded through the API. Then wrk runs every scenario through nginx
 # (a warm-up, then a measured run), each worker's resident memory is read from /proc, and a leak run
@@ -83,7 +83,7 @@ stop_pid() {  # pid signal seconds: signal, wait, then KILL
 cleanup() {
     trap - INT TERM EXIT
     stop_pid "$CEILING_PID" TERM 10
-    stop_pid "$PERCH_PID" TERM 20
+    stop_pid "$PERCH_PID" TERM 30
     stop_pid "$NGINX_PID" QUIT 10
     stop_pid "$DB_PID" TERM 60
     if [[ -n "$keep" ]]; then say "kept $TMP"; else rm -rf "$TMP"; fi
@@ -98,7 +98,8 @@ LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 PERCH="$ROOT/.build/release/perch"
 if [[ -n "$build" ]]; then
     say "building perch (release)"
-    (cd "$ROOT" && timeout 3600 swift build -c release >"$TMP/build.log" 2>&1) || { tail -30 "$TMP/build.log" >&2; die "swift build failed"; }
+    # The Swift runtime and Foundation linked in: a worker maps only what it touches (README, Performance).
+    (cd "$ROOT" && timeout 3600 swift build -c release --static-swift-stdlib >"$TMP/build.log" 2>&1) || { tail -30 "$TMP/build.log" >&2; die "swift build failed"; }
 fi
 [[ -x "$PERCH" ]] || die "no $PERCH (build it, or drop --no-build)"
 say "building the C ceilings"
@@ -146,7 +147,9 @@ fi
 # --- the pool --------------------------------------------------------------------------------------------
 export PERCH_ENV="${PERCH_ENV:-production}"
 export PERCH_WORKERS="$WORKERS"
-export PERCH_GRACEFUL_TIMEOUT="${PERCH_GRACEFUL_TIMEOUT:-10}"
+# Above the site's keepalive_time (15 s), as the site file asks: a recycled worker serves its kept
+# connections until nginx closes them, and one that gave up sooner would close some under nginx's feet.
+export PERCH_GRACEFUL_TIMEOUT="${PERCH_GRACEFUL_TIMEOUT:-20}"
 pool_workers() { ps -o pid= --ppid "$PERCH_PID" 2>/dev/null | tr -d ' ' | sort -n; }
 start_pool() {  # extra VAR=value settings for this pool
     rm -f "$PERCH_SOCKET"
@@ -159,7 +162,7 @@ start_pool() {  # extra VAR=value settings for this pool
     done
     tail -20 "$TMP/perch.log" >&2; die "the pool did not start $WORKERS workers in 20 s"
 }
-stop_pool() { stop_pid "$PERCH_PID" TERM 20; PERCH_PID=""; }
+stop_pool() { stop_pid "$PERCH_PID" TERM 30; PERCH_PID=""; }
 start_pool
 
 # --- nginx with the shipped site file ----------------------------------------------------------------------

@@ -93,7 +93,7 @@ trap 'status=$?; cleanup; exit $status' EXIT
 
 # --- build -----------------------------------------------------------------------------------------------
 say "building (release)"
-(cd "$ROOT" && swift build -c release)
+(cd "$ROOT" && swift build -c release --static-swift-stdlib)  # smaller workers (README, Performance)
 PERCH="$ROOT/.build/release/perch"
 [[ -x "$PERCH" ]] || die "the build did not produce $PERCH"
 

@@ -36,8 +36,10 @@ struct AuthController {
         let attempts = LoginAttemptsRepository(db)
         let windowStart = context.now.addingTimeInterval(-TimeInterval(settings.loginWindow))
 
-        let failures = try attempts.failures(email: email, address: address, since: windowStart)
-        if failures.count >= settings.loginMaxFailures, let oldest = failures.oldest {
+        let attempt = try attempts.begin(email: email, address: address, now: context.now)
+        let recent = try attempts.attempts(email: email, address: address, since: windowStart)
+        if recent.count > settings.loginMaxFailures, let oldest = recent.oldest {
+            try attempts.withdraw(id: attempt)
             // Whole seconds until the oldest failure leaves the window (rounded to ms first: microsecond noise).
             let remaining = (oldest.addingTimeInterval(TimeInterval(settings.loginWindow)).timeIntervalSince(context.now) * 1000).rounded() / 1000
             let wait = max(1, Int(remaining.rounded(.up)))
@@ -49,13 +51,13 @@ struct AuthController {
         // An unknown email costs a hash too, so that both failures take about the same time.
         let verified = user.map { settings.hasher.verify(form.password, against: $0.hashedPassword) } ?? settings.hasher.verifyDummy(form.password)
         guard let user, verified else {
-            try attempts.recordFailure(email: email, address: address, now: context.now)
-            context.logger.info("login failed")
+            context.logger.info("login failed")  // the attempt's row stays: it is the failure
             throw HTTPError.unauthorized("Incorrect email or password")
         }
+        // The right password clears the count even for an inactive account: it was not a guess.
+        try attempts.clear(email: email, address: address, olderThan: windowStart)
         guard user.isActive else { throw HTTPError(.forbidden, detail: "Inactive user") }
 
-        try attempts.clear(email: email, address: address, olderThan: windowStart)
         if settings.hasher.needsRehash(user.hashedPassword) {
             try users.updatePassword(id: user.id, hashedPassword: try settings.hasher.hash(form.password), now: context.now)
         }

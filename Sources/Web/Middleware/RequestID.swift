@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 import HTTPTypes
 
 extension HTTPField.Name {
@@ -20,9 +25,23 @@ public enum RequestID {
 
     /// 128 random bits as 32 hex digits.
     public static func generate() -> String {
-        var rng = SystemRandomNumberGenerator()
-        return (0..<2).map { _ in String(rng.next() as UInt64, radix: 16).leftPadded(16) }.joined()
+        var words: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &words) { fillRandom($0) }
+        let hex = Array("0123456789abcdef".utf8)
+        return String(unsafeUninitializedCapacity: 32) { buffer in
+            for index in 0..<32 {
+                let word = index < 16 ? words.0 : words.1
+                buffer[index] = hex[Int(truncatingIfNeeded: word >> UInt64(60 - 4 * (index % 16))) & 15]
+            }
+            return 32
+        }
     }
+}
+
+/// One system call for all the bytes (SystemRandomNumberGenerator makes one per 8): glibc's arc4random_buf
+/// is getrandom(2) and, like it, safe across fork.
+private func fillRandom(_ buffer: UnsafeMutableRawBufferPointer) {
+    if let start = buffer.baseAddress { arc4random_buf(start, buffer.count) }
 }
 
 public struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {

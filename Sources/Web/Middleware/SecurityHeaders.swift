@@ -7,7 +7,7 @@ public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddlewa
     public func handle(_ request: Request, context: Context, next: Responder<Context>) throws -> Response {
         var response = try next(request, context)
         response.headerFields[.xContentTypeOptions] = "nosniff"
-        if request.headerFields[.authorization] != nil || isSensitive(request) {
+        if request.headerFields[.authorization] != nil || (response.route?.sensitive ?? isSensitive(request)) {
             response.headerFields[.cacheControl] = "no-store"
         }
         return response

@@ -15,6 +15,9 @@ struct Route<Context> {
 /// Method + path routing over a trie, with 404 and 405 (+ `Allow`) answers in FastAPI's shape.
 public final class Router<Context: RequestContext>: RouteBuilder {
     private let root = TrieNode<Route<Context>>()
+    /// Nodes of routes without parameters by their path as sent (`/api/v1/health`): one dictionary step
+    /// instead of splitting and walking the path. The trie would find the same node: literals come first.
+    private var literalPaths: [String: TrieNode<Route<Context>>] = [:]
     private(set) var routes: [Route<Context>] = []
 
     public init() {}
@@ -25,7 +28,8 @@ public final class Router<Context: RequestContext>: RouteBuilder {
     public var defaults: RouteDoc { RouteDoc() }
 
     func add(_ route: Route<Context>) {
-        root.insert(route.pattern, method: route.method, value: route)
+        let node = root.insert(route.pattern, method: route.method, value: route)
+        if route.pattern.parameters.isEmpty { literalPaths[route.pattern.template] = node }
         routes.append(route)
     }
 
@@ -36,12 +40,18 @@ public final class Router<Context: RequestContext>: RouteBuilder {
     }
 
     func match(_ request: Request) -> Match {
-        let segments = PathPattern.split(request.path).map { FormURLEncoding.decode(Substring($0), plusIsSpace: false) }
+        let path = request.path
         var captured: [String] = []
-        guard let node = root.find(segments[...], &captured) else { return .notFound }
+        let found: TrieNode<Route<Context>>?
+        if let literal = literalPaths[path], !path.utf8.contains(UInt8(ascii: "%")) {
+            found = literal
+        } else {
+            let segments = PathPattern.split(path).map { FormURLEncoding.decode(Substring($0), plusIsSpace: false) }
+            found = root.find(segments[...], &captured)
+        }
+        guard let node = found else { return .notFound }
         let method = request.method
-        let route = node.routes.first(where: { $0.0 == method })?.1
-            ?? (method == .head ? node.routes.first(where: { $0.0 == .get })?.1 : nil)
+        let route = node.value(for: method) ?? (method == .head ? node.value(for: .get) : nil)
         guard let route else {
             var allow: [HTTPRequest.Method] = []
             for (m, _) in node.routes {
@@ -74,6 +84,7 @@ public final class Router<Context: RequestContext>: RouteBuilder {
             req.route = route.info
             var response = try route.responder(req, context)
             if request.method == .head { response.body = [] }
+            response.route = route.info
             return response
         }
     }

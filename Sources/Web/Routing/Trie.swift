@@ -8,7 +8,9 @@ final class TrieNode<Value> {
     /// Routes ending here, in registration order.
     var routes: [(HTTPRequest.Method, Value)] = []
 
-    func insert(_ pattern: PathPattern, method: HTTPRequest.Method, value: Value) {
+    /// Returns the node the route ends at.
+    @discardableResult
+    func insert(_ pattern: PathPattern, method: HTTPRequest.Method, value: Value) -> TrieNode {
         var node = self
         for segment in pattern.segments {
             switch segment {
@@ -22,6 +24,13 @@ final class TrieNode<Value> {
         }
         precondition(!node.routes.contains { $0.0 == method }, "route \(method) \(pattern.template) registered twice")
         node.routes.append((method, value))
+        return node
+    }
+
+    /// The value registered for `method` here.
+    func value(for method: HTTPRequest.Method) -> Value? {
+        for (registered, value) in routes where registered == method { return value }
+        return nil
     }
 
     /// The node for decoded path segments and the values of its parameter segments.

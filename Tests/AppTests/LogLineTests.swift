@@ -1,0 +1,46 @@
+import Glibc
+import Logging
+import Testing
+@testable import App
+
+/// The log line's exact shape (logfmt), which operators grep and the byte-built writer must keep.
+@Suite struct LogLineTests {
+    struct Failure: Error, CustomStringConvertible { var description: String { "disk \"full\"" } }
+
+    private func quoted(_ value: String) -> String {
+        var out: [UInt8] = []
+        LogLine.appendQuoted(value, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    @Test func lineHasTimeLevelMessageAndSortedFields() {
+        let line = LogLine.render(time: timespec(tv_sec: 1_700_000_000, tv_nsec: 5_999_999), level: .warning,
+                                  message: "worker died", fields: [("pid", "42"), ("status", "1")])
+        #expect(String(decoding: line, as: UTF8.self) == "2023-11-14T22:13:20.005Z level=warning msg=\"worker died\" pid=42 status=1\n")
+    }
+
+    @Test(arguments: [
+        ("request", "request"), ("/api/v1/posts/12", "/api/v1/posts/12"), ("[::1]:80", "[::1]:80"), ("user@host", "user@host"),
+        ("héllo", "héllo"), ("٣٤", "٣٤"),  // letters and digits beyond ASCII stay plain
+        ("", "\"\""), ("a b", "\"a b\""), ("a=b", "\"a=b\""), ("Ω≈", "\"Ω≈\""),
+        ("say \"hi\"\\", #""say \"hi\"\\""#), ("l1\nl2\r\tx", #""l1\nl2\r\tx""#), ("bell\u{7}", "\"bell?\""),
+    ])
+    func valuesAreQuotedOnlyWhenNeeded(value: String, expected: String) {
+        #expect(quoted(value) == expected)
+    }
+
+    @Test func eventMetadataOverridesTheHandlersAndTheErrorWins() {
+        let event = LogEvent(level: .error, message: "failed", error: Failure(), metadata: ["b": "event", "error": "shadowed"],
+                             source: nil, file: #fileID, function: #function, line: #line)
+        let fields = LogLine.fields(["b": "handler", "a": "handler", "pid": "7"], event)
+        #expect(fields.map(\.key) == ["a", "b", "error", "pid"])
+        #expect(fields.map(\.value) == ["handler", "event", "disk \"full\"", "7"])
+    }
+
+    @Test func pidIsAddedWhenTheMetadataHasNone() {
+        let event = LogEvent(level: .info, message: "x", metadata: nil, source: nil, file: #fileID, function: #function, line: #line)
+        let fields = LogLine.fields([:], event)
+        #expect(fields.map(\.key) == ["pid"])
+        #expect(fields.first?.value == String(getpid()))
+    }
+}
