@@ -71,8 +71,7 @@ struct FaultWriteTests {
         stuck.send(FastCGIConnection.beginRequest() + FastCGIConnection.params(params) + FastCGIConnection.stdin(Array("{".utf8), end: false))
         #expect(eventually(seconds: 5) { rig.pool.process.log.contains("request timed out: worker killed") }, "\(rig.pool.process.log)")
         let killed = rig.endFault()
-        let victim = try #require(rig.pool.process.log.split(separator: "\n").first { $0.contains("request timed out") }
-            .flatMap { $0.firstMatch(of: #/pid=(\d+)/#) }.flatMap { pid_t($0.1) })
+        let victim = try #require(rig.timedOutWorkers.first)
         let exchanges = try load.result(seconds: 60)
         // What nginx had sent the stuck worker on its kept connections waited with it and failed with it
         // (502); nothing else did.
@@ -81,6 +80,34 @@ struct FaultWriteTests {
         try rig.expectCleanFailures(exchanges, allowed: [502], atMost: WriteRig.clients)
         #expect(stuck.closedByPeer())
         try rig.expectFullStrength(without: [victim])
+        try rig.expectNothingLost(exchanges)
+        try rig.expectCleanStop()
+    }
+
+    @Test func databaseStallPastTheTimeoutCostsOnlyTheStalledWrites() throws {
+        let rig = try WriteRig(database: PrivateMariaDB.shared.makeMigratedDatabase(), requestTimeout: 1)
+        let load = rig.startLoad()
+        usleep(500_000)
+        // A stall in the database, as a long ALTER TABLE or a backup's lock makes one: another session
+        // holds the posts table, every INSERT waits, and the master kills each worker past the timeout.
+        let locker = Connection(configuration: rig.database)
+        defer { locker.close() }
+        try locker.execute("LOCK TABLES posts WRITE")
+        let locked = Date()
+        usleep(2_500_000)
+        try locker.execute("UNLOCK TABLES")
+        locker.close()
+        let unlocked = rig.endFault()
+        let exchanges = try load.result(seconds: 60)
+        let victims = rig.timedOutWorkers
+        #expect(!victims.isEmpty, "the stall outlasted the request timeout: \(rig.pool.process.log)")
+        // Each kill costs the write its worker was on and those nginx had queued on its kept connections
+        // (502s), and only writes that overlapped the stall.
+        let failures = exchanges.filter { $0.status != 201 }
+        #expect(failures.allSatisfy { $0.ended >= locked && $0.started <= unlocked.addingTimeInterval(0.25) },
+                "failures outside the stall \(locked)...\(unlocked): \(failures.map { ($0.started, $0.ended) })")
+        try rig.expectCleanFailures(exchanges, allowed: [502], atMost: victims.count * WriteRig.clients)
+        try rig.expectFullStrength(without: Set(victims))
         try rig.expectNothingLost(exchanges)
         try rig.expectCleanStop()
     }
@@ -207,6 +234,12 @@ private final class WriteRig {
         #expect(eventually(seconds: 2) { (try? statusPageWorkers()) == Self.workers })
     }
 
+    /// The workers the master killed for running past the request timeout, from its log.
+    var timedOutWorkers: [pid_t] {
+        pool.process.log.split(separator: "\n").filter { $0.contains("request timed out") }
+            .compactMap { $0.firstMatch(of: #/pid=(\d+)/#).flatMap { pid_t($0.1) } }
+    }
+
     func statusPageWorkers() throws -> Int? {
         let status = try curl(nginx.baseURL + "/status")
         return try JSONValue.parse(Array(status.body.utf8))["total_processes"]?.intValue.map(Int.init)
@@ -231,8 +264,9 @@ private final class WriteRig {
             #expect(try read.json()["content"]?.stringValue == expected.content)
         }
         // A request that failed may still have written its row: a worker killed, or a database stopped,
-        // between the commit and the answer. It cannot have written half a row (one INSERT, autocommit),
-        // and it cannot have written more than one.
+        // between the commit and the answer, or a worker killed while its INSERT waited on a lock (the
+        // server runs the statement once the lock is free). It cannot have written half a row (one INSERT,
+        // autocommit), and it cannot have written more than one.
         let failed = Set(exchanges.filter { $0.status != 201 }.map { Self.post(client: $0.client, index: $0.index).title })
         let createdIDs = Set(created.compactMap { try? JSONValue.parse(Array($0.body.utf8))["id"]?.intValue })
         let extra = stored.filter { !createdIDs.contains($0.key) }
