@@ -88,16 +88,8 @@ struct FaultWriteTests {
         let rig = try WriteRig(database: PrivateMariaDB.shared.makeMigratedDatabase(), requestTimeout: 1)
         let load = rig.startLoad()
         usleep(500_000)
-        // A stall in the database, as a long ALTER TABLE or a backup's lock makes one: another session
-        // holds the posts table, every INSERT waits, and the master kills each worker past the timeout.
-        let locker = Connection(configuration: rig.database)
-        defer { locker.close() }
-        try locker.execute("LOCK TABLES posts WRITE")
-        let locked = Date()
-        usleep(2_500_000)
-        try locker.execute("UNLOCK TABLES")
-        locker.close()
-        let unlocked = rig.endFault()
+        // Every INSERT waits on the lock, and the master kills each worker past the timeout.
+        let (locked, unlocked) = try rig.lockPosts(seconds: 2.5)
         let exchanges = try load.result(seconds: 60)
         let victims = rig.timedOutWorkers
         #expect(!victims.isEmpty, "the stall outlasted the request timeout: \(rig.pool.process.log)")
@@ -108,6 +100,31 @@ struct FaultWriteTests {
                 "failures outside the stall \(locked)...\(unlocked): \(failures.map { ($0.started, $0.ended) })")
         try rig.expectCleanFailures(exchanges, allowed: [502], atMost: victims.count * WriteRig.clients)
         try rig.expectFullStrength(without: Set(victims))
+        try rig.expectNothingLost(exchanges)
+        try rig.expectCleanStop()
+    }
+
+    @Test func databaseLockTimeoutCostsOnly503s() throws {
+        let server = PrivateMariaDB()  // of its own: the setting below is the server's
+        defer { try? server.stop() }
+        let database = try server.makeMigratedDatabase()
+        // The server gives up waiting for a table lock after a second, well within the request timeout:
+        // the app answers the waiting writes itself, and no worker is killed.
+        let admin = Connection(configuration: try server.serverConfiguration())
+        try admin.execute("SET GLOBAL lock_wait_timeout = 1")
+        admin.close()
+        let rig = try WriteRig(database: database)
+        let workers = Set(rig.pool.workerPIDs)
+        let load = rig.startLoad()
+        usleep(500_000)
+        let (locked, unlocked) = try rig.lockPosts(seconds: 2.5)
+        let exchanges = try load.result(seconds: 60)
+        let failures = exchanges.filter { $0.status != 201 }
+        #expect(!failures.isEmpty, "the lock was seen by the load")
+        #expect(failures.allSatisfy { $0.ended >= locked && $0.started <= unlocked },
+                "failures outside the lock \(locked)...\(unlocked): \(failures.map { ($0.started, $0.ended) })")
+        try rig.expectCleanFailures(exchanges, allowed: [503], atMost: failures.count)
+        #expect(Set(rig.pool.workerPIDs) == workers, "no worker died: \(rig.pool.process.log)")
         try rig.expectNothingLost(exchanges)
         try rig.expectCleanStop()
     }
@@ -232,6 +249,18 @@ private final class WriteRig {
     func expectFullStrength(without gone: Set<pid_t> = []) throws {
         #expect(pool.waitForWorkers(Self.workers, excluding: gone, seconds: 5), "\(pool.process.log)")
         #expect(eventually(seconds: 2) { (try? statusPageWorkers()) == Self.workers })
+    }
+
+    /// Holds the posts table from another session for `seconds`, as a long ALTER TABLE or a backup's lock
+    /// would, then ends the fault; returns when the lock was taken and released.
+    func lockPosts(seconds: Double) throws -> (locked: Date, unlocked: Date) {
+        let locker = Connection(configuration: database)
+        defer { locker.close() }
+        try locker.execute("LOCK TABLES posts WRITE")
+        let locked = Date()
+        usleep(UInt32(seconds * 1_000_000))
+        try locker.execute("UNLOCK TABLES")
+        return (locked, endFault())
     }
 
     /// The workers the master killed for running past the request timeout, from its log.
