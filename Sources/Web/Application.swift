@@ -41,7 +41,7 @@ public final class Application<Context: RequestContext> {
     public func respond(to request: Request) -> Response {
         let id = RequestID.resolve(request)
         var requestLogger = logger
-        requestLogger[metadataKey: "request_id"] = "\(id)"
+        requestLogger[metadataKey: "request_id"] = .string(id)
         let context = makeContext(request, id, requestLogger)
         do {
             return try responder(request, context)
