@@ -51,12 +51,15 @@ struct DeployMultiHostTests {
         try DeployFlow.exercise(baseURL: nginx.baseURL)
     }
 
-    /// A pool as an app host runs it (deploy/multi-host/perch.env): TCP, only nginx's address allowed.
+    /// A pool as an app host runs it (deploy/multi-host/perch.env as shipped): TCP, only nginx's address
+    /// allowed, the shared database and signing key.
     private func appHost(_ address: String, port: Int) throws -> PerchPool {
-        var environment = try DeployFlow.appEnvironment()
-        environment["PERCH_LISTEN"] = "\(address):\(port)"
-        environment["PERCH_ALLOWED_CLIENTS"] = "127.0.0.1"  // nginx connects from 127.0.0.1
-        environment["PERCH_STATUS_PATH"] = "/status"
+        let environment = try ShippedConfiguration.environment(file: Paths.packageRoot + "/deploy/multi-host/perch.env", overrides: [
+            "PERCH_LISTEN": "\(address):\(port)",
+            "PERCH_ALLOWED_CLIENTS": "127.0.0.1",  // nginx connects from 127.0.0.1
+            "PERCH_STATUS_PATH": "/status", "PERCH_STATUS_ALLOW": "127.0.0.1",
+            "PERCH_WORKERS": "2", "PERCH_GRACEFUL_TIMEOUT": "10",
+        ])
         return try PerchPool(workers: 2, environment: environment, waitForSocketFile: false)
     }
 

@@ -36,12 +36,12 @@ final class SocketActivatedPool: @unchecked Sendable {
     /// Starts a master on the socket and waits until its workers are up (systemctl start).
     func start() throws {
         starts += 1
-        var environment = try DeployFlow.appEnvironment()
+        // perch.service's EnvironmentFile (deploy/systemd/perch.env as shipped), sized for the test.
+        var environment = try ShippedConfiguration.environment(file: Paths.packageRoot + "/deploy/systemd/perch.env",
+                                                               overrides: ["PERCH_WORKERS": "\(workers)", "PERCH_GRACEFUL_TIMEOUT": "10"])
         environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         environment["LISTEN_FDS"] = "1"
         environment["LISTEN_FDNAMES"] = "perch.socket"
-        environment["PERCH_WORKERS"] = "\(workers)"
-        environment["PERCH_GRACEFUL_TIMEOUT"] = "10"
         let process = try ChildProcess([Paths.perchBinary, "serve"], environment: environment, fds: [3: fd],
                                        logPath: directory + "/perch-\(starts).log", listenPIDVariable: "LISTEN_PID")
         master = process

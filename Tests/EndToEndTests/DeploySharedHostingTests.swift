@@ -20,7 +20,7 @@ struct DeploySharedHostingTests {
             site = try replacingRequired(site, "<VirtualHost *:80>", with: "<VirtualHost 127.0.0.1:\(layout.port)>", in: file)
             site = try replacingRequired(site, "\"/usr/local/bin/perch serve\"", with: "\"\(binary) serve\"", in: file)
             site = try replacingRequired(site, "${APACHE_LOG_DIR}", with: layout.directory, in: file)
-            return try withFcgidEnvironment(site, try DeployFlow.appEnvironment(), in: file)
+            return try withFcgidEnvironment(site, in: file)
         }
         try spawnedProgramsServe(baseURL: apache.baseURL, binary: apache.directory + "/perch", errorLog: { apache.errorLog })
         apache.stop()
@@ -36,8 +36,9 @@ struct DeploySharedHostingTests {
             try FileManager.default.createDirectory(atPath: webRoot, withIntermediateDirectories: true)
             chmod(webRoot, 0o755)
             try FileManager.default.copyItem(atPath: Self.apacheFolder + "/htaccess.example", toPath: webRoot + "/.htaccess")
-            // perch's configuration file lives outside the web root, as the wrapper's comment asks.
-            let config = try DeployFlow.appEnvironment().map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "\n")
+            // perch's configuration file lives outside the web root, as the wrapper's comment asks; production,
+            // so that it must hold the database and the signing key.
+            let config = try DeployFlow.appEnvironment().merging(["PERCH_ENV": "production"]) { $1 }.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "\n")
             try (config + "\n").write(toFile: layout.directory + "/perch.env", atomically: true, encoding: .utf8)
             chmod(layout.directory + "/perch.env", 0o644)
             let wrapperFile = Self.apacheFolder + "/perch.fcgi"
@@ -62,10 +63,11 @@ struct DeploySharedHostingTests {
     }
 
     @Test func apacheModProxyFcgiToThePool() throws {
-        var environment = try DeployFlow.appEnvironment()
-        // As perch.socket does it: Apache's user (www-data) gets to connect through the socket's group.
-        if geteuid() == 0 { environment["PERCH_SOCKET_GROUP"] = "www-data" }
-        let pool = try PerchPool(workers: 2, environment: environment)
+        // The pool as deploy/systemd runs it (perch.env); Apache's user (www-data) connects through the
+        // socket's group, as perch.socket's SocketGroup does it.
+        let pool = try PerchPool(workers: 2, environment: try ShippedConfiguration.environment(
+            file: Paths.packageRoot + "/deploy/systemd/perch.env",
+            overrides: ["PERCH_WORKERS": "2", "PERCH_SOCKET_GROUP": geteuid() == 0 ? "www-data" : ""].filter { !$0.value.isEmpty }))
         chmod(pool.directory, 0o711)
         let file = Self.apacheFolder + "/perch-proxy-fcgi.conf"
         let apache = try PrivateApache(modules: ["proxy", "proxy_fcgi"]) { layout in
@@ -86,7 +88,7 @@ struct DeploySharedHostingTests {
             var site = try String(contentsOfFile: file, encoding: .utf8)
             site = try replacingRequired(site, "\"/run/lighttpd/perch.sock\"", with: "\"\(directory)/perch.sock\"", in: file)
             site = try replacingRequired(site, "\"/usr/local/bin/perch serve\"", with: "\"\(binary) serve\"", in: file)
-            return try withLighttpdEnvironment(site, try DeployFlow.appEnvironment(), in: file)
+            return try withLighttpdEnvironment(site, in: file)
         }
         try spawnedProgramsServe(baseURL: lighttpd.baseURL, binary: lighttpd.directory + "/perch", errorLog: { lighttpd.errorLog })
         #expect(processes(running: lighttpd.directory + "/perch").count == 4, "max-procs processes")
@@ -107,27 +109,35 @@ struct DeploySharedHostingTests {
     }
 }
 
-/// The shipped file's FcgidInitialEnv lines (examples for production) replaced by the test's environment.
-func withFcgidEnvironment(_ site: String, _ environment: [String: String], in file: String) throws -> String {
+/// The shipped file's FcgidInitialEnv lines, rendered for this machine (ShippedConfiguration).
+func withFcgidEnvironment(_ site: String, in file: String) throws -> String {
     var lines = site.components(separatedBy: "\n")
-    let isEnv: (String) -> Bool = {
-        let trimmed = $0.trimmingCharacters(in: .whitespaces)
-        return trimmed.hasPrefix("FcgidInitialEnv ") || trimmed.hasPrefix("#FcgidInitialEnv ")
+    let prefix = "FcgidInitialEnv "
+    let indices = lines.indices.filter { lines[$0].trimmingCharacters(in: .whitespaces).hasPrefix(prefix) }
+    guard let first = indices.first else { throw SupportError("\(file) has no FcgidInitialEnv lines") }
+    let shipped: [ShippedConfiguration.Entry] = indices.map { index in
+        let words = lines[index].trimmingCharacters(in: .whitespaces).dropFirst(prefix.count).split(separator: " ", maxSplits: 1)
+        return (String(words[0]), words.count > 1 ? words[1].trimmingCharacters(in: CharacterSet(charactersIn: "\" ")) : "")
     }
-    guard let first = lines.firstIndex(where: isEnv) else { throw SupportError("\(file) has no FcgidInitialEnv lines") }
-    lines.removeAll(where: isEnv)
-    lines.insert(contentsOf: environment.sorted { $0.key < $1.key }.map { "    FcgidInitialEnv \($0.key) \"\($0.value)\"" }, at: first)
+    let rendered = try ShippedConfiguration.render(shipped).map { "    FcgidInitialEnv \($0.key) \"\($0.value)\"" }
+    for index in indices.reversed() { lines.remove(at: index) }
+    lines.insert(contentsOf: rendered, at: first)
     return lines.joined(separator: "\n")
 }
 
-/// The shipped file's "bin-environment" block replaced by the test's environment.
-func withLighttpdEnvironment(_ site: String, _ environment: [String: String], in file: String) throws -> String {
+/// The shipped file's "bin-environment" block, rendered for this machine (ShippedConfiguration).
+func withLighttpdEnvironment(_ site: String, in file: String) throws -> String {
     var lines = site.components(separatedBy: "\n")
     guard let start = lines.firstIndex(where: { $0.contains("\"bin-environment\" => (") }),
           let end = lines[start...].firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == ")," }) else {
         throw SupportError("\(file) has no \"bin-environment\" => ( ... ), block")
     }
-    let entries = environment.sorted { $0.key < $1.key }.map { "            \"\($0.key)\" => \"\($0.value)\"," }
+    let shipped: [ShippedConfiguration.Entry] = lines[(start + 1)..<end].compactMap { line in
+        // "KEY" => "VALUE",
+        let parts = line.components(separatedBy: "\"")
+        return parts.count >= 5 ? (parts[1], parts[3]) : nil
+    }
+    let entries = try ShippedConfiguration.render(shipped).map { "            \"\($0.key)\" => \"\($0.value)\"," }
     lines.replaceSubrange(start...end, with: ["        \"bin-environment\" => ("] + entries + ["        ),"])
     return lines.joined(separator: "\n")
 }

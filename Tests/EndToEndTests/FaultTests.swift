@@ -9,12 +9,15 @@ import Glibc
 /// Faults under a bounded load, through the shipped nginx: the database restarted under the pool.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct FaultTests {
-    /// The pool's environment for a database of a private server of its own (so restarting it disturbs
-    /// no other test).
+    /// The pool's environment for `database` (a private server's unix socket, or the TCP server that
+    /// PERCH_TEST_DATABASE_URL names).
     static func environment(_ database: DatabaseConfiguration) -> [String: String] {
-        guard case .socket(let path) = database.endpoint else { return [:] }
-        return ["PERCH_DATABASE_URL": "mariadb://\(database.user)@localhost/\(database.database ?? "")?socket=\(path)",
-                "PERCH_DATABASE_PASSWORD": database.password ?? ""]
+        let url: String
+        switch database.endpoint {
+        case .socket(let path): url = "mariadb://\(database.user)@localhost/\(database.database ?? "")?socket=\(path)"
+        case .tcp(let host, let port): url = "mariadb://\(database.user)@\(host):\(port)/\(database.database ?? "")"
+        }
+        return ["PERCH_DATABASE_URL": url, "PERCH_DATABASE_PASSWORD": database.password ?? ""]
     }
 
     @Test func databaseRestartCostsOnly503sAndNoWorker() throws {
