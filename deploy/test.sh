@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need on a fresh Debian 12, builds, and runs every test
-# (unit, MariaDB, in-process app, and end to end through real nginx). Usage: deploy/test.sh [swift test args]
+# (unit, MariaDB, in-process app, and end to end through real nginx), then the whole suite again under
+# AddressSanitizer and the in-process suites under ThreadSanitizer.
+#   deploy/test.sh [swift test args]   all three stages (CI); PERCH_SKIP_SANITIZERS=1 runs only the first
+#   deploy/test.sh --coverage [args]   the suite once with line coverage, including the spawned perch
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,18 +32,88 @@ if ! "$venv/bin/python" -c "import openapi_spec_validator, schemathesis" 2>/dev/
     "$venv/bin/pip" install -q openapi-spec-validator schemathesis
 fi
 export PATH="$PWD/$venv/bin:$PATH"
-
+# The toolchain first: Debian's llvm-14 tools cannot read this compiler's profiles.
 export PATH="/opt/swift/usr/bin:$PATH"
-swift build
-export PERCH_BIN="$PWD/.build/debug/perch"
 
-# deploy/test.sh --coverage: the same run with line coverage, then a per-file and total report of Sources/.
+# Settings compiled into every binary of a build (perch, the tests) as a small C object: the tests start perch
+# with a clean environment (only PERCH_*), and Apache or lighttpd spawn copies of it with their own, so an
+# exported variable would not reach every process. Prints the linker flags for swift build/test; the object's
+# name carries a hash of its text because SwiftPM relinks when flags change, not when an object does.
+linked_default() {  # linked_default <folder> <C definition>
+    local object
+    object="$1/defaults-$(echo "$2" | sha1sum | cut -c1-12).o"
+    mkdir -p "$1"
+    [ -f "$object" ] || echo "$2" | clang -c -x c - -o "$object"
+    echo "-Xlinker $object"
+}
+
+# deploy/test.sh --coverage: the suite once with line coverage of Sources/, counting the perch processes the
+# tests spawn as well as the test process. %c (continuous mode, which needs runtime counter relocation on
+# Linux) keeps the counters in the mapped profile file, so workers that are killed, _exit or re-exec still
+# count; forked workers share their master's file. Writes .build-coverage/coverage.txt (per file and module).
 if [ "${1:-}" = "--coverage" ]; then
     shift
-    swift test --enable-code-coverage "$@"
-    bin=$(swift build --show-bin-path)
-    llvm-cov report "$bin/perchPackageTests.xctest" -instr-profile "$bin/codecov/default.profdata" \
-        -ignore-filename-regex='(\.build|Tests)/' | tee .build/coverage.txt
-    exit 0
+    scratch=.build-coverage
+    profiles="$PWD/$scratch/profiles"
+    rm -rf "$profiles" && mkdir -p "$scratch" && mkdir -m 1777 "$profiles"  # 1777: Apache runs perch as www-data
+    flags=(-Xswiftc -profile-generate -Xswiftc -profile-coverage-mapping -Xswiftc -Xllvm -Xswiftc -runtime-counter-relocation
+        $(linked_default "$PWD/$scratch" "char __llvm_profile_filename[] = \"$profiles/%c%p-%m.profraw\";"))
+    swift build --build-tests --scratch-path "$scratch" "${flags[@]}"
+    status=0
+    PERCH_BIN="$PWD/$scratch/debug/perch" swift test --skip-build --scratch-path "$scratch" "${flags[@]}" "$@" || status=$?
+    llvm-profdata merge -sparse "$profiles"/*.profraw -o "$scratch/coverage.profdata"
+    llvm-cov export -summary-only "$scratch/debug/perchPackageTests.xctest" -object "$scratch/debug/perch" \
+        -instr-profile "$scratch/coverage.profdata" -ignore-filename-regex='(\.build[^/]*|Tests)/' \
+        | python3 deploy/coverage-by-module.py | tee "$scratch/coverage.txt"
+    exit "$status"
 fi
+
+# Fails the run when a sanitizer wrote any report into <folder> (from the tests or any process they started).
+fail_on_reports() {  # fail_on_reports <folder> <sanitizer name>
+    if compgen -G "$1/*" >/dev/null; then
+        echo "test.sh: $2 reports:" >&2
+        cat "$1"/* >&2
+        exit 1
+    fi
+}
+
+# Stage 1: the normal run.
+swift build
+export PERCH_BIN="$PWD/.build/debug/perch"
 swift test "$@"
+
+# Stage 2: the same suite under AddressSanitizer, with the perch processes it spawns sanitized too.
+# Reports go to files (a worker's stderr is a log nobody reads), and any report fails the run.
+# PERCH_SKIP_SANITIZERS=1 skips stages 2 and 3 for a quick local run; CI runs them.
+if [ "${PERCH_SKIP_SANITIZERS:-}" = "1" ]; then exit 0; fi
+scratch=.build-asan
+reports="$PWD/$scratch/asan-reports"
+rm -rf "$reports" && mkdir -p "$scratch" && mkdir -m 1777 "$reports"
+# ASan's options are compiled in (see linked_default). Leak checks run in every process that exits normally
+# (the tests, a stopped master and its workers, the CLI commands); killed workers and _exit paths are not checked.
+# The smaller quarantine keeps a worker's memory within what the tests allow (64 MB).
+# Leaks suppressed, none ours: XCTest's runner keeps its suite objects until exit (every test process);
+# Foundation's String(contentsOfFile:) loses its 4 kB buffer on /proc files (the tests' ChildProcess.children);
+# libfcgi keeps 48 bytes of a request in the odd worker that exits holding one (once, not per request).
+asan="detect_leaks=1:print_suppressions=0:quarantine_size_mb=4:log_path=$reports/asan"
+lsan="leak:libXCTest.so\\nleak:readBytesFromFile\\nleak:libfcgi.so\\n"
+flags=(--sanitize=address $(linked_default "$PWD/$scratch" "const char *__asan_default_options(void) { return \"$asan\"; }
+const char *__lsan_default_suppressions(void) { return \"$lsan\"; }"))
+swift build --build-tests --scratch-path "$scratch" "${flags[@]}"
+status=0
+PERCH_BIN="$PWD/$scratch/debug/perch" swift test --skip-build --scratch-path "$scratch" "${flags[@]}" "$@" || status=$?
+fail_on_reports "$reports" AddressSanitizer
+[ "$status" = 0 ] || exit "$status"
+
+# Stage 3: the in-process suites under ThreadSanitizer. Only they share memory between threads (the test
+# clients, the in-process app, MariaDB connections used from several tests); each perch process is
+# single-threaded, so the suites that drive spawned processes would only check the test harness.
+scratch=.build-tsan
+reports="$PWD/$scratch/tsan-reports"
+rm -rf "$reports" && mkdir -p "$reports"
+swift build --build-tests --scratch-path "$scratch" --sanitize=thread
+status=0
+TSAN_OPTIONS="log_path=$reports/tsan" swift test --skip-build --scratch-path "$scratch" --sanitize=thread \
+    --filter 'WebTests|MariaDBTests|SodiumTests|AppTests' || status=$?
+fail_on_reports "$reports" ThreadSanitizer
+exit "$status"
