@@ -40,7 +40,7 @@ struct DeployMultiHostTests {
         let stopped = Locked<Date?>(nil)
         let client = LiveTestClient(port: nginx.port)
         let load = BackgroundLoad {
-            recordedLoad(clients: 10, seconds: 60, until: { stopped.current.map { $0.timeIntervalSinceNow < -1 } ?? false }) { _, _ in
+            recordedLoad(clients: 10, seconds: 60, until: { _ in stopped.current.map { $0.timeIntervalSinceNow < -1 } ?? false }) { _, _ in
                 try client.get(post)
             }
         }

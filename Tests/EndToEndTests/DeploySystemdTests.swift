@@ -57,7 +57,7 @@ struct DeploySystemdTests {
         let restarted = Locked(false)
         let client = LiveTestClient(port: nginx.port)
         let load = BackgroundLoad {
-            recordedLoad(clients: 10, seconds: 60, until: { restarted.current }) { _, _ in try client.get(post) }
+            recordedLoad(clients: 10, seconds: 60, until: { _ in restarted.current }) { _, _ in try client.get(post) }
         }
         usleep(300_000)
         for restart in 1...2 {
