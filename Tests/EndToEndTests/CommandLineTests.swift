@@ -15,15 +15,9 @@ struct CommandLineTests {
         return try run([Paths.perchBinary] + arguments, environment: env, input: input, seconds: 60)
     }
 
-    private func databaseEnvironment(_ database: DatabaseConfiguration) throws -> [String: String] {
-        let environment = FaultTests.environment(database)
-        try #require(!environment.isEmpty, "these tests need the private MariaDB (a socket), not a TCP PERCH_TEST_DATABASE_URL")
-        return environment
-    }
-
     @Test func migrateAppliesEachFileOnceAndStatusShowsIt() throws {
         let database = try PrivateMariaDB.shared.makeDatabase()
-        var environment = try databaseEnvironment(database)
+        var environment = FaultTests.environment(database)
         environment["PERCH_MIGRATIONS_DIR"] = PrivateMariaDB.migrationsDirectory.path
         let files = try FileManager.default.contentsOfDirectory(atPath: PrivateMariaDB.migrationsDirectory.path)
             .filter { $0.hasSuffix(".sql") }
@@ -60,7 +54,7 @@ struct CommandLineTests {
 
     @Test func createSuperuserReadsThePasswordFromStdinThenPromotes() throws {
         let database = try PrivateMariaDB.shared.makeMigratedDatabase()
-        var environment = try databaseEnvironment(database)
+        var environment = FaultTests.environment(database)
         environment["PERCH_ARGON2_OPSLIMIT"] = "\(PasswordHasher.minimumOpsLimit)"
         environment["PERCH_ARGON2_MEMLIMIT"] = "\(PasswordHasher.minimumMemLimit)"
         let password = "a long enough admin secret"
@@ -82,7 +76,7 @@ struct CommandLineTests {
 
     @Test func createSuperuserRefusesNoPasswordAndAWeakOne() throws {
         let database = try PrivateMariaDB.shared.makeMigratedDatabase()
-        let environment = try databaseEnvironment(database)
+        let environment = FaultTests.environment(database)
         let empty = try perch(["create-superuser", "--email", "admin@example.com"], environment, input: "")
         #expect(empty.status == 1 && empty.output.contains("no password on stdin"), "\(empty.output)")
         let weak = try perch(["create-superuser", "--email", "admin@example.com"], environment, input: "short\n")
