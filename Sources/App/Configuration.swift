@@ -53,7 +53,7 @@ public struct AppConfiguration {
         }
         pool.allowedClients = reader.list("PERCH_ALLOWED_CLIENTS") + reader.list("FCGI_WEB_SERVER_ADDRS")
         pool.workers = reader.int("PERCH_WORKERS", default: pool.workers, in: 1...512)
-        pool.maxRequests = reader.int("PERCH_MAX_REQUESTS", default: 10_000, in: 0...100_000_000)
+        pool.maxRequests = reader.int("PERCH_MAX_REQUESTS", default: pool.maxRequests, in: 0...100_000_000)
         pool.maxRequestsJitter = reader.int("PERCH_MAX_REQUESTS_JITTER", default: pool.maxRequests / 10, in: 0...100_000_000)
         pool.requestTimeout = reader.seconds("PERCH_REQUEST_TIMEOUT", default: 30, in: 0.1...86_400)
         pool.slowRequestThreshold = reader.seconds("PERCH_SLOW_REQUEST", default: 5, in: 0...86_400)

@@ -21,7 +21,7 @@ final class HTTPBridge: FastCGIHandler {
         let id = RequestID.resolve(request)
         request.head.headerFields[.xRequestID] = id
         fastCGI.reportRequestID(id)
-        return Self.fastCGIResponse(application.respond(to: request))
+        return Self.fastCGIResponse(application.respond(to: request, requestID: id))
     }
 
     static func request(from fastCGI: FastCGIRequest, bodyLimit: Int) -> Request {

@@ -97,19 +97,23 @@ public struct LogLine: LogHandler {
 
     private static func isPlain(_ value: String) -> Bool {
         guard !value.isEmpty else { return false }
+        var value = value
         var ascii = true
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "/"), UInt8(ascii: ":"),
-                 UInt8(ascii: "@"), UInt8(ascii: "["), UInt8(ascii: "]"):
-                continue
-            case 0x80...: ascii = false
-            default: return false
+        let plainSoFar = value.withUTF8 { utf8 -> Bool in  // contiguous bytes: every field of every line comes here
+            for byte in utf8 {
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                     UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "/"), UInt8(ascii: ":"),
+                     UInt8(ascii: "@"), UInt8(ascii: "["), UInt8(ascii: "]"):
+                    continue
+                case 0x80...: ascii = false
+                default: return false
+                }
             }
+            return true
         }
         // Letters and digits beyond ASCII count as plain too; only then are Unicode properties worth their cost.
-        return ascii || value.allSatisfy { $0.isLetter || $0.isNumber || "-._/:@[]".contains($0) }
+        return plainSoFar && (ascii || value.allSatisfy { $0.isLetter || $0.isNumber || "-._/:@[]".contains($0) })
     }
 
     /// RFC 3339 UTC with milliseconds: 2026-01-02T03:04:05.678Z.

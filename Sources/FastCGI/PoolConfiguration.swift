@@ -14,8 +14,8 @@ public struct PoolConfiguration: Sendable {
 
     public var workers: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     /// A worker is replaced after about this many requests (0: never), each with its own jitter.
-    public var maxRequests: Int = 10_000
-    public var maxRequestsJitter: Int = 1_000
+    public var maxRequests: Int = 100_000
+    public var maxRequestsJitter: Int = 10_000
     /// A request running longer is killed with its worker (seconds).
     public var requestTimeout: Double = 30
     /// Requests slower than this count as slow in the status (seconds).

@@ -40,18 +40,21 @@ public struct FastCGIResponse {
         bytes.append(32)
         Self.append(reason, to: &bytes)
         Self.endLine(&bytes)
-        for (name, value) in headers where !Self.breaksLine(name) && !Self.breaksLine(value) {
-            Self.append(name, to: &bytes)
-            bytes.append(58)
-            bytes.append(32)
-            Self.append(value, to: &bytes)
-            Self.endLine(&bytes)
+        for (name, value) in headers {
+            let start = bytes.count
+            if Self.appendLine(name, to: &bytes) {
+                bytes.append(58)
+                bytes.append(32)
+                if Self.appendLine(value, to: &bytes) {
+                    Self.endLine(&bytes)
+                    continue
+                }
+            }
+            bytes.removeSubrange(start...)  // a CR or LF (header injection): the header is left out
         }
         Self.endLine(&bytes)
         return bytes
     }
-
-    private static func breaksLine(_ text: String) -> Bool { text.utf8.contains { $0 == 10 || $0 == 13 } }
 
     private static func endLine(_ bytes: inout [UInt8]) {
         bytes.append(13)
@@ -62,6 +65,17 @@ public struct FastCGIResponse {
     private static func append(_ text: String, to bytes: inout [UInt8]) {
         var text = text
         text.withUTF8 { bytes.append(contentsOf: $0) }
+    }
+
+    /// Appends `text` unless it holds a CR or LF (false then); one pass over contiguous bytes, as this runs
+    /// for every header name and value of every response.
+    private static func appendLine(_ text: String, to bytes: inout [UInt8]) -> Bool {
+        var text = text
+        return text.withUTF8 { utf8 in
+            for byte in utf8 where byte == 10 || byte == 13 { return false }
+            bytes.append(contentsOf: utf8)
+            return true
+        }
     }
 }
 

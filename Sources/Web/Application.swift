@@ -39,9 +39,14 @@ public final class Application<Context: RequestContext> {
     }
 
     public func respond(to request: Request) -> Response {
-        let id = RequestID.resolve(request)
+        respond(to: request, requestID: RequestID.resolve(request))
+    }
+
+    /// For a caller that already resolved the request id (`RequestID.resolve`), which spares a second header
+    /// lookup and check per request.
+    public func respond(to request: Request, requestID id: String) -> Response {
         var requestLogger = logger
-        requestLogger[metadataKey: "request_id"] = "\(id)"
+        requestLogger[metadataKey: "request_id"] = .string(id)
         let context = makeContext(request, id, requestLogger)
         do {
             return try responder(request, context)

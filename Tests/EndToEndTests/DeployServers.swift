@@ -11,13 +11,16 @@ final class SocketActivatedPool: @unchecked Sendable {
     let socketPath: String
     private let fd: Int32
     private let workers: Int
+    private let overrides: [String: String]
     private(set) var master: ChildProcess?
     private(set) var starts = 0
 
-    init(workers: Int = 2) throws {
+    /// `overrides` replace values of the shipped perch.env (e.g. another database).
+    init(workers: Int = 2, overrides: [String: String] = [:]) throws {
         directory = Paths.makeTemporaryDirectory("perch-systemd")
         socketPath = directory + "/perch.sock"
         self.workers = workers
+        self.overrides = overrides
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -38,7 +41,7 @@ final class SocketActivatedPool: @unchecked Sendable {
         starts += 1
         // perch.service's EnvironmentFile (deploy/systemd/perch.env as shipped), sized for the test.
         var environment = try ShippedConfiguration.environment(file: Paths.packageRoot + "/deploy/systemd/perch.env",
-                                                               overrides: ["PERCH_WORKERS": "\(workers)", "PERCH_GRACEFUL_TIMEOUT": "10"])
+                                                               overrides: ["PERCH_WORKERS": "\(workers)", "PERCH_GRACEFUL_TIMEOUT": "10"].merging(overrides) { $1 })
         environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         environment["LISTEN_FDS"] = "1"
         environment["LISTEN_FDNAMES"] = "perch.socket"

@@ -31,11 +31,11 @@ struct FaultWriteTests {
         let exchanges = try load.result(seconds: 60)
         // A worker runs one request at a time, but nginx may already have sent it more on its other kept
         // connections (it holds several): a kill costs those too (502s; nginx never retries a POST), and
-        // nothing else. Each client has one request in flight at a time, hence the bound.
+        // nothing else (see WriteRig.failuresPerKill).
         let failures = exchanges.filter { $0.status != 201 }
-        #expect(failures.allSatisfy { failure in kills.contains { failure.wasInFlight(at: $0, slack: 0.25) } },
+        #expect(failures.allSatisfy { failure in kills.contains { failure.wasInFlight(at: $0, slack: WriteRig.nginxLag) } },
                 "failures away from the kills \(kills): \(failures.map { ($0.started, $0.ended) })")
-        try rig.expectCleanFailures(exchanges, allowed: [502], atMost: kills.count * WriteRig.clients)
+        try rig.expectCleanFailures(exchanges, allowed: [502], atMost: kills.count * WriteRig.failuresPerKill, settle: WriteRig.nginxLag)
         try rig.expectFullStrength(without: victims)
         try rig.expectNothingLost(exchanges)
         try rig.expectCleanStop()
@@ -71,17 +71,67 @@ struct FaultWriteTests {
         stuck.send(FastCGIConnection.beginRequest() + FastCGIConnection.params(params) + FastCGIConnection.stdin(Array("{".utf8), end: false))
         #expect(eventually(seconds: 5) { rig.pool.process.log.contains("request timed out: worker killed") }, "\(rig.pool.process.log)")
         let killed = rig.endFault()
-        let victim = try #require(rig.pool.process.log.split(separator: "\n").first { $0.contains("request timed out") }
-            .flatMap { $0.firstMatch(of: #/pid=(\d+)/#) }.flatMap { pid_t($0.1) })
+        let victim = try #require(rig.timedOutWorkers.first)
         let exchanges = try load.result(seconds: 60)
         // What nginx had sent the stuck worker on its kept connections waited with it and failed with it
         // (502); nothing else did.
         let failures = exchanges.filter { $0.status != 201 }
-        #expect(failures.allSatisfy { $0.wasInFlight(at: killed, slack: 0.25) }, "failures away from the kill at \(killed): \(failures.map { ($0.started, $0.ended) })")
-        try rig.expectCleanFailures(exchanges, allowed: [502], atMost: WriteRig.clients)
+        #expect(failures.allSatisfy { $0.wasInFlight(at: killed, slack: WriteRig.nginxLag) },
+                "failures away from the kill at \(killed): \(failures.map { ($0.started, $0.ended) })")
+        try rig.expectCleanFailures(exchanges, allowed: [502], atMost: WriteRig.failuresPerKill, settle: WriteRig.nginxLag)
         #expect(stuck.closedByPeer())
         try rig.expectFullStrength(without: [victim])
+        // The stuck worker never read them: they wrote nothing.
+        try rig.expectNothingLost(exchanges, failuresMayHaveWritten: false)
+        try rig.expectCleanStop()
+    }
+
+    @Test func databaseStallPastTheTimeoutCostsOnlyTheStalledWrites() throws {
+        let rig = try WriteRig(database: PrivateMariaDB.shared.makeMigratedDatabase(), requestTimeout: 1)
+        let load = rig.startLoad()
+        usleep(500_000)
+        // Every INSERT waits on the lock, and the master kills each worker past the timeout.
+        let (locked, unlocked) = try rig.lockPosts(seconds: 2.5)
+        let exchanges = try load.result(seconds: 60)
+        let victims = rig.timedOutWorkers
+        #expect(!victims.isEmpty, "the stall outlasted the request timeout: \(rig.pool.process.log)")
+        // Each kill costs the write its worker was on and those nginx had queued on its kept connections
+        // (502s), and only writes that overlapped the stall.
+        let failures = exchanges.filter { $0.status != 201 }
+        #expect(failures.allSatisfy { $0.ended >= locked && $0.started <= unlocked.addingTimeInterval(WriteRig.nginxLag) },
+                "failures outside the stall \(locked)...\(unlocked): \(failures.map { ($0.started, $0.ended) })")
+        try rig.expectCleanFailures(exchanges, allowed: [502], atMost: victims.count * WriteRig.failuresPerKill, settle: WriteRig.nginxLag)
+        try rig.expectFullStrength(without: Set(victims))
         try rig.expectNothingLost(exchanges)
+        try rig.expectCleanStop()
+    }
+
+    @Test func databaseLockTimeoutCostsOnly503s() throws {
+        let server = PrivateMariaDB()  // of its own: the setting below is the server's
+        defer { try? server.stop() }
+        let database = try server.makeMigratedDatabase()
+        // The server gives up waiting for a table lock after a second; a write's transaction tries three
+        // times (about 3 s, within the 5 s request timeout), so a lock held 4 s makes the app answer the
+        // waiting writes itself with 503, and no worker is killed.
+        let admin = Connection(configuration: try server.serverConfiguration())
+        try admin.execute("SET GLOBAL lock_wait_timeout = 1")
+        admin.close()
+        let rig = try WriteRig(database: database)
+        let workers = Set(rig.pool.workerPIDs)
+        let load = rig.startLoad()
+        usleep(500_000)
+        let (locked, unlocked) = try rig.lockPosts(seconds: 4)
+        let exchanges = try load.result(seconds: 60)
+        let failures = exchanges.filter { $0.status != 201 }
+        #expect(!failures.isEmpty, "the lock was seen by the load")
+        #expect(failures.allSatisfy { $0.ended >= locked && $0.started <= unlocked },
+                "failures outside the lock \(locked)...\(unlocked): \(failures.map { ($0.started, $0.ended) })")
+        // Each failed write waited out the server's lock timeout three times first, so in 4 s a client fails
+        // at most twice; and its INSERT never ran (rolled back).
+        #expect(failures.allSatisfy { $0.ended.timeIntervalSince($0.started) >= 2.7 }, "\(failures.map { $0.ended.timeIntervalSince($0.started) })")
+        try rig.expectCleanFailures(exchanges, allowed: [503], atMost: 3 * WriteRig.clients)
+        #expect(Set(rig.pool.workerPIDs) == workers, "no worker died: \(rig.pool.process.log)")
+        try rig.expectNothingLost(exchanges, failuresMayHaveWritten: false)
         try rig.expectCleanStop()
     }
 
@@ -121,6 +171,12 @@ private final class WriteRig {
     /// Past the app's own request timeout (PERCH_REQUEST_TIMEOUT below): a request still unanswered by
     /// then hangs, and counts as a failure that no fault excuses.
     static let clientTimeout: TimeInterval = 15
+    /// How long after a worker dies nginx may still send a request on one of its kept connections to it:
+    /// it learns of the close on a later turn of its event loop, which on a loaded machine can be late.
+    static let nginxLag: TimeInterval = 1
+    /// What one killed worker may cost: the POSTs nginx had sent it (at most one per client, as each client
+    /// has one request in flight) and, within `nginxLag`, one more per client sent on a dead kept connection.
+    static let failuresPerKill = 2 * clients
 
     let database: DatabaseConfiguration
     let pool: PerchPool
@@ -132,6 +188,9 @@ private final class WriteRig {
     init(database: DatabaseConfiguration, requestTimeout: Int = 5) throws {
         self.database = database
         var environment = FaultTests.environment(database)
+        // The cheapest password hashing: a sign-up must not outlast a 1-second request timeout on a busy machine.
+        environment["PERCH_ARGON2_OPSLIMIT"] = "\(PasswordHasher.minimumOpsLimit)"
+        environment["PERCH_ARGON2_MEMLIMIT"] = "\(PasswordHasher.minimumMemLimit)"
         environment["PERCH_JWT_SIGNING_KEY"] = JWTKeyGenerator.encode(JWTKeyGenerator.hs256Secret())
         environment["PERCH_REQUEST_TIMEOUT"] = "\(requestTimeout)"
         environment["PERCH_STATUS_PATH"] = "/status"
@@ -150,17 +209,19 @@ private final class WriteRig {
 
     var client: LiveTestClient { LiveTestClient(host: "127.0.0.1", port: nginx.port, timeout: Self.clientTimeout) }
 
-    /// When the test's fault ended; the load goes on a second past it, to see the pool recovered.
+    /// When the test's fault ended; the load goes on past it, to see the pool recovered.
     private let faultOver = Locked<Date?>(nil)
 
     /// `clients` clients each POSTing posts titled by client and number, at most 100 a second each, from
-    /// now until a second after `endFault()` (20 s at most).
+    /// now until each has sent one more than `nginxLag` and a quarter second after `endFault()` (20 s at
+    /// most): a loaded machine may slow the writes, but each client's last one shows whether the pool
+    /// recovered.
     func startLoad() -> BackgroundLoad<[Exchange]> {
         let client = self.client
         let authorization = "Bearer \(token)"
         let faultOver = self.faultOver
         return BackgroundLoad {
-            recordedLoad(clients: Self.clients, seconds: 20, pause: 0.01, until: { faultOver.current.map { $0.timeIntervalSinceNow < -1 } ?? false }) { c, i in
+            recordedLoad(clients: Self.clients, seconds: 20, pause: 0.01, until: { last in faultOver.current.map { last.started > $0.addingTimeInterval(Self.nginxLag + 0.25) } ?? false }) { c, i in
                 let (title, content) = Self.post(client: c, index: i)
                 return try client.execute(.post, "/api/v1/posts", json: ["title": .string(title), "content": .string(content), "published": true],
                                           headers: [.authorization: authorization])
@@ -180,11 +241,11 @@ private final class WriteRig {
     }
 
     /// Every request was answered: a 201, or one of `allowed` as a clean JSON problem from the app or
-    /// nginx's own error page; at most `atMost` of them failed.
-    func expectCleanFailures(_ exchanges: [Exchange], allowed: Set<Int>, atMost: Int) throws {
+    /// nginx's own error page; at most `atMost` of them failed. Writes sent `settle` seconds after the
+    /// fault ended (a moment for a reconnect, or `nginxLag` after a kill) all succeeded.
+    func expectCleanFailures(_ exchanges: [Exchange], allowed: Set<Int>, atMost: Int, settle: TimeInterval = 0.25) throws {
         #expect(exchanges.count >= 20, "the load ran: \(exchanges.count) requests")
-        // Once the fault is over (and a moment for a reconnect), every write succeeds again.
-        let over = try #require(faultOver.current).addingTimeInterval(0.25)
+        let over = try #require(faultOver.current).addingTimeInterval(settle)
         let after = exchanges.filter { $0.started > over }
         #expect(!after.isEmpty && after.allSatisfy { $0.status == 201 }, "after the fault: \(after.map(\.status))")
         let failures = exchanges.filter { $0.status != 201 }
@@ -207,14 +268,33 @@ private final class WriteRig {
         #expect(eventually(seconds: 2) { (try? statusPageWorkers()) == Self.workers })
     }
 
+    /// Holds the posts table from another session for `seconds`, as a long ALTER TABLE or a backup's lock
+    /// would, then ends the fault; returns when the lock was taken and released.
+    func lockPosts(seconds: Double) throws -> (locked: Date, unlocked: Date) {
+        let locker = Connection(configuration: database)
+        defer { locker.close() }
+        try locker.execute("LOCK TABLES posts WRITE")
+        let locked = Date()
+        usleep(UInt32(seconds * 1_000_000))
+        try locker.execute("UNLOCK TABLES")
+        return (locked, endFault())
+    }
+
+    /// The workers the master killed for running past the request timeout, from its log.
+    var timedOutWorkers: [pid_t] {
+        pool.process.log.split(separator: "\n").filter { $0.contains("request timed out") }
+            .compactMap { $0.firstMatch(of: #/pid=(\d+)/#).flatMap { pid_t($0.1) } }
+    }
+
     func statusPageWorkers() throws -> Int? {
         let status = try curl(nginx.baseURL + "/status")
         return try JSONValue.parse(Array(status.body.utf8))["total_processes"]?.intValue.map(Int.init)
     }
 
     /// Every post answered with 201 is readable through the API and in the table with its content; rows
-    /// beyond those are only from requests that failed, and no more than they.
-    func expectNothingLost(_ exchanges: [Exchange]) throws {
+    /// beyond those are only from requests that failed, and no more than they (none at all when the
+    /// failures cannot have reached the database).
+    func expectNothingLost(_ exchanges: [Exchange], failuresMayHaveWritten: Bool = true) throws {
         let created = exchanges.filter { $0.status == 201 }
         let reader = Connection(configuration: database)  // a connection to the pool's database: closed at once
         defer { reader.close() }
@@ -231,13 +311,15 @@ private final class WriteRig {
             #expect(try read.json()["content"]?.stringValue == expected.content)
         }
         // A request that failed may still have written its row: a worker killed, or a database stopped,
-        // between the commit and the answer. It cannot have written half a row (one INSERT, autocommit),
-        // and it cannot have written more than one.
+        // between the commit and the answer, or a worker killed while its INSERT waited on a lock (the
+        // server runs the statement once the lock is free). It cannot have written half a row (one INSERT,
+        // autocommit), and it cannot have written more than one.
         let failed = Set(exchanges.filter { $0.status != 201 }.map { Self.post(client: $0.client, index: $0.index).title })
         let createdIDs = Set(created.compactMap { try? JSONValue.parse(Array($0.body.utf8))["id"]?.intValue })
         let extra = stored.filter { !createdIDs.contains($0.key) }
         #expect(extra.values.allSatisfy { failed.contains($0.title) }, "rows from no failed request: \(extra.values.map(\.title))")
-        #expect(rows.count - created.count <= failed.count, "\(rows.count) rows for \(created.count) created and \(failed.count) failed")
+        #expect(rows.count - created.count <= (failuresMayHaveWritten ? failed.count : 0),
+                "\(rows.count) rows for \(created.count) created and \(failed.count) failed")
         #expect(Set(extra.values.map(\.title)).count == extra.count, "a failed request wrote twice")
     }
 

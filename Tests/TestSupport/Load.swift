@@ -131,10 +131,11 @@ public struct Exchange: Sendable {
 }
 
 /// `clients` threads, each sending requests one after another through `send(client, index)`, `pause`
-/// seconds apart, until `done()` or at most `seconds`; every exchange is recorded, in no particular order.
-/// The pause bounds the count when requests fail fast (a database down answers 503s in a millisecond).
-/// `send` must bound each request itself (LiveTestClient's timeout), so a hang shows as status 0.
-public func recordedLoad(clients: Int, seconds: Double, pause: Double = 0, until done: @escaping @Sendable () -> Bool = { false },
+/// seconds apart, until `done(its last exchange)` or at most `seconds`; every exchange is recorded, in no
+/// particular order. The pause bounds the count when requests fail fast (a database down answers 503s in
+/// a millisecond). `send` must bound each request itself (LiveTestClient's timeout), so a hang shows as
+/// status 0.
+public func recordedLoad(clients: Int, seconds: Double, pause: Double = 0, until done: @escaping @Sendable (_ last: Exchange) -> Bool = { _ in false },
                          _ send: @escaping @Sendable (_ client: Int, _ index: Int) throws -> TestResponse) -> [Exchange] {
     let began = Date()
     let exchanges = Locked([Exchange]())
@@ -145,9 +146,10 @@ public func recordedLoad(clients: Int, seconds: Double, pause: Double = 0, until
         Thread {
             defer { finished.leave() }
             var index = 0
-            while Date().timeIntervalSince(began) < seconds && !done() {
+            while Date().timeIntervalSince(began) < seconds {
                 let exchange = recordedExchange(client: client, index: index, send)
                 exchanges.withLock { $0.append(exchange) }
+                if done(exchange) { break }
                 index += 1
                 if pause > 0 { usleep(UInt32(pause * 1_000_000)) }
             }

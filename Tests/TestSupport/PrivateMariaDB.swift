@@ -125,7 +125,7 @@ public final class PrivateMariaDB: @unchecked Sendable {
         if !FileManager.default.fileExists(atPath: data + "/mysql") {
             let status = try runToCompletion(try tool("mariadb-install-db"), [
                 "--no-defaults", "--datadir=\(data)", "--auth-root-authentication-method=normal",
-                "--skip-test-db", "--skip-name-resolve",
+                "--skip-test-db", "--skip-name-resolve", "--tmpdir=\(folder)",  // not the shared /tmp, where a temp table file once vanished mid-install
             ] + userArgument, log: folder + "/install.log")
             guard status == 0 else { throw SetupError("mariadb-install-db failed (\(status)); see \(folder)/install.log") }
         }

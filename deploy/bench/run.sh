@@ -385,7 +385,7 @@ commit="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
     done
     for line in "${skipped[@]}"; do echo; echo "$line"; done
     echo
-    echo "Worker memory after the run (VmRSS; workers recycle after about PERCH_MAX_REQUESTS=${PERCH_MAX_REQUESTS:-10000} requests):"
+    echo "Worker memory after the run (VmRSS; workers recycle after about PERCH_MAX_REQUESTS=${PERCH_MAX_REQUESTS:-100000} requests):"
     for line in "${memory[@]}"; do echo "- $line"; done
     echo "- C ceiling children, for comparison: ${CEILING_RSS%; }"
     echo

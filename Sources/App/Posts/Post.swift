@@ -42,13 +42,17 @@ struct PostsRepository {
         try db.query(Self.select + " WHERE p.id = ?", [.int(id)]).first.map(Post.init(row:))
     }
 
+    /// Insert and read-back in one transaction: if reading the new row fails (a lock taken in between, the
+    /// database gone), the request answers an error and nothing was written.
     func create(authorID: Int64, title: String, content: String, published: Bool, now: Date) throws -> Post {
-        let id = try db.execute("""
-            INSERT INTO posts (author_id, title, content, published, version, created_at, updated_at)
-            VALUES (?, ?, ?, ?, 1, ?, ?)
-            """, [.int(authorID), .string(title), .string(content), .bool(published), .date(now), .date(now)]).lastInsertID
-        guard let post = try find(id: id) else { throw HTTPError.notFound }
-        return post
+        try db.transaction {
+            let id = try db.execute("""
+                INSERT INTO posts (author_id, title, content, published, version, created_at, updated_at)
+                VALUES (?, ?, ?, ?, 1, ?, ?)
+                """, [.int(authorID), .string(title), .string(content), .bool(published), .date(now), .date(now)]).lastInsertID
+            guard let post = try find(id: id) else { throw HTTPError.notFound }
+            return post
+        }
     }
 
     enum Scope { case published(authorID: Int64?), author(Int64) }
