@@ -17,10 +17,7 @@ struct APIFuzzTests {
 
     @Test func schemathesisFindsNoServerErrorAndNoContractBreach() throws {
         let database = try PrivateMariaDB.shared.makeMigratedDatabase()
-        var environment = FaultTests.environment(database)
-        environment["PERCH_JWT_SIGNING_KEY"] = JWTKeyGenerator.encode(JWTKeyGenerator.hs256Secret())
-        environment["PERCH_ARGON2_OPSLIMIT"] = "\(PasswordHasher.minimumOpsLimit)"
-        environment["PERCH_ARGON2_MEMLIMIT"] = "\(PasswordHasher.minimumMemLimit)"
+        var environment = FaultTests.appEnvironment(database)
         environment["PERCH_LOGIN_MAX_FAILURES"] = "1000"
         let pool = try PerchPool(workers: 2, environment: environment)
         // nginx's own login rate limit answers 429 in HTML, which is nginx's contract, not the app's.

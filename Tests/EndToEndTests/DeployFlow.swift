@@ -20,12 +20,7 @@ enum DeployFlow {
         if geteuid() == 0, case .socket(let socket) = database.endpoint {
             chmod((socket as NSString).deletingLastPathComponent, 0o711)
         }
-        var environment = FaultTests.environment(database).filter { !$0.value.isEmpty }
-        environment["PERCH_JWT_SIGNING_KEY"] = JWTKeyGenerator.encode(JWTKeyGenerator.hs256Secret())
-        // The cheapest Argon2 limits: the flow checks the wiring, not the hashing cost.
-        environment["PERCH_ARGON2_OPSLIMIT"] = "\(PasswordHasher.minimumOpsLimit)"
-        environment["PERCH_ARGON2_MEMLIMIT"] = "\(PasswordHasher.minimumMemLimit)"
-        return environment
+        return FaultTests.appEnvironment(database).filter { !$0.value.isEmpty }
     }
 
     /// The app's environment for every deploy test (the web server passes it on, or the pool gets it).

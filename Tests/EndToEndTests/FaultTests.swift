@@ -1,5 +1,6 @@
 import Foundation
 import MariaDB
+import Sodium
 import Testing
 import TestSupport
 #if canImport(Glibc)
@@ -18,6 +19,16 @@ struct FaultTests {
         case .tcp(let host, let port): url = "mariadb://\(database.user)@\(host):\(port)/\(database.database ?? "")"
         }
         return ["PERCH_DATABASE_URL": url, "PERCH_DATABASE_PASSWORD": database.password ?? ""]
+    }
+
+    /// A whole app on `database`: its URL, a fresh signing key and the cheapest Argon2 limits (tests check
+    /// wiring and faults, not the hashing cost; a test that needs real cost sets its own).
+    static func appEnvironment(_ database: DatabaseConfiguration) -> [String: String] {
+        environment(database).merging([
+            "PERCH_JWT_SIGNING_KEY": JWTKeyGenerator.encode(JWTKeyGenerator.hs256Secret()),
+            "PERCH_ARGON2_OPSLIMIT": "\(PasswordHasher.minimumOpsLimit)",
+            "PERCH_ARGON2_MEMLIMIT": "\(PasswordHasher.minimumMemLimit)",
+        ]) { $1 }
     }
 
     @Test func databaseRestartCostsOnly503sAndNoWorker() throws {

@@ -187,11 +187,8 @@ private final class WriteRig {
 
     init(database: DatabaseConfiguration, requestTimeout: Int = 5) throws {
         self.database = database
-        var environment = FaultTests.environment(database)
-        // The cheapest password hashing: a sign-up must not outlast a 1-second request timeout on a busy machine.
-        environment["PERCH_ARGON2_OPSLIMIT"] = "\(PasswordHasher.minimumOpsLimit)"
-        environment["PERCH_ARGON2_MEMLIMIT"] = "\(PasswordHasher.minimumMemLimit)"
-        environment["PERCH_JWT_SIGNING_KEY"] = JWTKeyGenerator.encode(JWTKeyGenerator.hs256Secret())
+        // The cheapest password hashing (appEnvironment): a sign-up must not outlast a 1-second request timeout.
+        var environment = FaultTests.appEnvironment(database)
         environment["PERCH_REQUEST_TIMEOUT"] = "\(requestTimeout)"
         environment["PERCH_STATUS_PATH"] = "/status"
         pool = try PerchPool(workers: Self.workers, environment: environment)

@@ -9,8 +9,7 @@ import TestSupport
 struct LoginThrottleTests {
     @Test func concurrentGuessesGetNoMoreThanTheLimit() throws {
         let database = try PrivateMariaDB.shared.makeMigratedDatabase()
-        var environment = FaultTests.environment(database)
-        environment["PERCH_JWT_SIGNING_KEY"] = JWTKeyGenerator.encode(JWTKeyGenerator.hs256Secret())
+        var environment = FaultTests.appEnvironment(database)
         environment["PERCH_LOGIN_MAX_FAILURES"] = "3"
         // Real (interactive) Argon2 limits: each verification takes long enough for the guesses to overlap.
         environment["PERCH_ARGON2_OPSLIMIT"] = "\(PasswordHasher.interactiveOpsLimit)"
