@@ -27,8 +27,8 @@ final class HTTPBridge: FastCGIHandler {
     static func request(from fastCGI: FastCGIRequest, bodyLimit: Int) -> Request {
         let params = fastCGI.params
         var fields = HTTPFields()
-        for (name, value) in params where name.utf8.first == UInt8(ascii: "H") && name.hasPrefix("HTTP_") {
-            if let fieldName = HTTPField.Name(headerName(cgi: name)) { fields.append(HTTPField(name: fieldName, value: value)) }
+        for (name, value) in params.headerFields {
+            if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
         }
         if let type = params["CONTENT_TYPE"], !type.isEmpty { fields[.contentType] = type }
         if let length = params["CONTENT_LENGTH"], !length.isEmpty { fields[.contentLength] = length }
@@ -40,30 +40,8 @@ final class HTTPBridge: FastCGIHandler {
                        remoteAddress: params["REMOTE_ADDR"] ?? "")
     }
 
-    /// HTTP_X_REQUEST_ID -> X-Request-Id: nginx folds '-' to '_' and upper-cases. Runs for every header of
-    /// every request, so ASCII (all nginx passes) is done on bytes.
-    static func headerName(cgi name: String) -> String {
-        var utf8 = name
-        let ascii = utf8.withUTF8 { bytes -> String? in
-            let rest = bytes.dropFirst(5)
-            guard !rest.contains(where: { $0 >= 0x80 }) else { return nil }
-            return String(unsafeUninitializedCapacity: rest.count) { out in
-                var count = 0, wordStart = true
-                for byte in rest {
-                    if byte == UInt8(ascii: "_") { wordStart = true; continue }
-                    if wordStart && count > 0 { out[count] = UInt8(ascii: "-"); count += 1 }
-                    out[count] = wordStart || !(UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte : byte + 32
-                    wordStart = false
-                    count += 1
-                }
-                return count
-            }
-        }
-        return ascii ?? name.dropFirst(5).split(separator: "_").map { $0.prefix(1) + $0.dropFirst().lowercased() }.joined(separator: "-")
-    }
-
     /// REQUEST_URI as nginx sends it; plain CGI servers may only give SCRIPT_NAME, PATH_INFO and QUERY_STRING.
-    private static func uri(_ params: [String: String]) -> String {
+    private static func uri(_ params: CGIParams) -> String {
         if let uri = params["REQUEST_URI"], uri.hasPrefix("/") { return uri }
         let path = (params["SCRIPT_NAME"] ?? "") + (params["PATH_INFO"] ?? "")
         let query = params["QUERY_STRING"] ?? ""

@@ -4,12 +4,11 @@ import Glibc
 /// environment and body on stdin. Serve it on stdout and return.
 enum CGI {
     static func serveOne(_ handler: FastCGIHandler, bodyLimit: Int) -> Int32 {
-        var params: [String: String] = [:]
+        var params = CGIParams()
         var cursor = environ
         while let entry = cursor.pointee {
-            let pair = String(cString: entry)
-            if let equals = pair.firstIndex(of: "=") {
-                params[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+            entry.withMemoryRebound(to: UInt8.self, capacity: strlen(entry)) {
+                params.append(entry: UnsafeBufferPointer(start: $0, count: strlen(entry)))
             }
             cursor += 1
         }

@@ -1,14 +1,14 @@
 /// One request as the web server handed it over: CGI parameters and the body read up to the limit.
 public struct FastCGIRequest {
     /// CGI/FastCGI parameters: REQUEST_METHOD, REQUEST_URI, QUERY_STRING, HTTP_*, CONTENT_TYPE, REMOTE_ADDR...
-    public var params: [String: String]
+    public var params: CGIParams
     public var body: [UInt8]
     /// The declared or sent body exceeded the pool's limit; `body` is empty and the handler should answer 413.
     public var bodyTooLarge: Bool
     /// Tells the pool which request id the handler settled on, so that the master's logs can name it.
     public var reportRequestID: (String) -> Void
 
-    public init(params: [String: String], body: [UInt8] = [], bodyTooLarge: Bool = false,
+    public init(params: CGIParams, body: [UInt8] = [], bodyTooLarge: Bool = false,
                 reportRequestID: @escaping (String) -> Void = { _ in }) {
         self.params = params
         self.body = body

@@ -241,19 +241,15 @@ final class Worker {
         slot?.finish(slowThresholdNanos: Int64(config.slowRequestThreshold * 1e9), counted: true)
     }
 
-    /// The params as a dictionary, split at the first '=' on bytes (this runs on every request).
-    private func readParams() -> [String: String] {
-        var count = 0
-        while request.envp?[count] != nil { count += 1 }
-        var params = [String: String](minimumCapacity: count)
+    /// libfcgi's `NAME=value` strings, copied out before FCGX_Finish_r frees them.
+    private func readParams() -> CGIParams {
+        var count = 0, total = 0
+        while let entry = request.envp?[count] { total += strlen(entry); count += 1 }
+        var params = CGIParams(capacity: count, bytes: total)
         for index in 0..<count {
-            guard let entry = request.envp?[index] else { continue }
+            guard let entry = request.envp?[index] else { break }
             let length = strlen(entry)
-            entry.withMemoryRebound(to: UInt8.self, capacity: length) { start in
-                let bytes = UnsafeBufferPointer(start: start, count: length)
-                guard let equals = bytes.firstIndex(of: UInt8(ascii: "=")) else { return }
-                params[String(decoding: bytes[..<equals], as: UTF8.self)] = String(decoding: bytes[(equals + 1)...], as: UTF8.self)
-            }
+            entry.withMemoryRebound(to: UInt8.self, capacity: length) { params.append(entry: UnsafeBufferPointer(start: $0, count: length)) }
         }
         return params
     }
@@ -331,7 +327,7 @@ final class Worker {
     }
 
     /// The pool status page, when this request is for it. Others than the allowed addresses get a 404.
-    private func statusResponse(_ params: [String: String], uri: String) -> FastCGIResponse? {
+    private func statusResponse(_ params: CGIParams, uri: String) -> FastCGIResponse? {
         guard let statusPath = config.statusPath else { return nil }
         let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
         guard path == statusPath else { return nil }
