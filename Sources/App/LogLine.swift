@@ -1,7 +1,8 @@
+import FastCGI
 import Glibc
 import Logging
 
-/// One line per log message on stderr: time, level, pid, message, then key=value metadata (logfmt), so that
+/// One line per log message on stderr (through `LogOutput`): time, level, pid, message, then key=value metadata (logfmt), so that
 /// journald, nginx's error log and grep all read it. Values are quoted when they need to be.
 /// Built as bytes: the access log writes one line per request, and String work here once cost a third of a
 /// health request's CPU.
@@ -25,22 +26,30 @@ public struct LogLine: LogHandler {
         clock_gettime(CLOCK_REALTIME, &now)
         let line = Self.render(time: now, level: event.level, message: event.message.description,
                                fields: Self.fields(metadata, event))
-        line.withUnsafeBufferPointer { _ = fwrite($0.baseAddress, 1, $0.count, stderr) }
-        fflush(stderr)
+        LogOutput.write(line, urgent: event.level >= .warning)
     }
 
     /// The handler's metadata, overridden by the event's, plus the error and our pid; sorted by key.
+    /// Keys are matched by scanning (a line has a handful): hashing them cost more than the line's writing.
     static func fields(_ metadata: Logger.Metadata, _ event: LogEvent) -> [(key: String, value: String)] {
         var fields: [(key: String, value: String)] = []
         fields.reserveCapacity(metadata.count + (event.metadata?.count ?? 0) + 2)
-        let explicit = event.metadata ?? [:]
-        for (key, value) in explicit where !(key == "error" && event.error != nil) { fields.append((key, Self.text(value))) }
-        for (key, value) in metadata where explicit[key] == nil && !(key == "error" && event.error != nil) {
+        let hasError = event.error != nil
+        for (key, value) in event.metadata ?? [:] where !(hasError && key == "error") { fields.append((key, Self.text(value))) }
+        let explicit = fields.count
+        for (key, value) in metadata where !(hasError && key == "error") && !fields[..<explicit].contains(where: { $0.key == key }) {
             fields.append((key, Self.text(value)))
         }
         if let error = event.error { fields.append(("error", "\(error)")) }
         if !fields.contains(where: { $0.key == "pid" }) { fields.append(("pid", String(getpid()))) }
-        fields.sort { $0.key < $1.key }
+        // Insertion sort: few fields, and it spares the generic sort's overhead on every line.
+        for index in fields.indices.dropFirst() {
+            var position = index
+            while position > 0 && fields[position].key < fields[position - 1].key {
+                fields.swapAt(position, position - 1)
+                position -= 1
+            }
+        }
         return fields
     }
 
@@ -116,26 +125,38 @@ public struct LogLine: LogHandler {
         return plainSoFar && (ascii || value.allSatisfy { $0.isLetter || $0.isNumber || "-._/:@[]".contains($0) })
     }
 
-    /// RFC 3339 UTC with milliseconds: 2026-01-02T03:04:05.678Z.
+    /// RFC 3339 UTC with milliseconds: 2026-01-02T03:04:05.678Z. The part up to the seconds is kept per second.
     static func appendTimestamp(_ time: timespec, to out: inout [UInt8]) {
-        var parts = tm()
-        var seconds = time.tv_sec
-        gmtime_r(&seconds, &parts)
-        func digits(_ value: Int, _ width: Int) {  // value >= 0, zero-padded to at least `width` digits
-            var divisor = 1, count = 1
-            while value / divisor >= 10 { divisor *= 10; count += 1 }
-            if count < width { out += repeatElement(UInt8(ascii: "0"), count: width - count) }
-            while divisor > 0 {
-                out.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
-                divisor /= 10
-            }
+        if time.tv_sec != lastSecond.seconds {
+            var parts = tm()
+            var seconds = time.tv_sec
+            gmtime_r(&seconds, &parts)
+            var head: [UInt8] = []
+            head.reserveCapacity(20)
+            appendDigits(Int(parts.tm_year) + 1900, 4, to: &head); head.append(UInt8(ascii: "-"))
+            appendDigits(Int(parts.tm_mon) + 1, 2, to: &head); head.append(UInt8(ascii: "-"))
+            appendDigits(Int(parts.tm_mday), 2, to: &head); head.append(UInt8(ascii: "T"))
+            appendDigits(Int(parts.tm_hour), 2, to: &head); head.append(UInt8(ascii: ":"))
+            appendDigits(Int(parts.tm_min), 2, to: &head); head.append(UInt8(ascii: ":"))
+            appendDigits(Int(parts.tm_sec), 2, to: &head); head.append(UInt8(ascii: "."))
+            lastSecond = (time.tv_sec, head)
         }
-        digits(Int(parts.tm_year) + 1900, 4); out.append(UInt8(ascii: "-"))
-        digits(Int(parts.tm_mon) + 1, 2); out.append(UInt8(ascii: "-"))
-        digits(Int(parts.tm_mday), 2); out.append(UInt8(ascii: "T"))
-        digits(Int(parts.tm_hour), 2); out.append(UInt8(ascii: ":"))
-        digits(Int(parts.tm_min), 2); out.append(UInt8(ascii: ":"))
-        digits(Int(parts.tm_sec), 2); out.append(UInt8(ascii: "."))
-        digits(time.tv_nsec / 1_000_000, 3); out.append(UInt8(ascii: "Z"))
+        out += lastSecond.text
+        appendDigits(time.tv_nsec / 1_000_000, 3, to: &out)
+        out.append(UInt8(ascii: "Z"))
+    }
+
+    /// Per process: perch logs from one thread (the master and each worker have one).
+    nonisolated(unsafe) private static var lastSecond: (seconds: Int, text: [UInt8]) = (-1, [])
+
+    /// `value` (>= 0) in decimal, zero-padded to at least `width` digits.
+    private static func appendDigits(_ value: Int, _ width: Int, to out: inout [UInt8]) {
+        var divisor = 1, count = 1
+        while value / divisor >= 10 { divisor *= 10; count += 1 }
+        if count < width { out += repeatElement(UInt8(ascii: "0"), count: width - count) }
+        while divisor > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+            divisor /= 10
+        }
     }
 }

@@ -66,6 +66,8 @@ final class Worker {
         let flags = fcntl(listener.fd, F_GETFL)
         _ = fcntl(listener.fd, F_SETFL, flags | O_NONBLOCK)  // workers race for each connection; losers go back to waiting
         slot?.set(.idle)
+        LogOutput.holding = true
+        defer { LogOutput.flush() }
         while !leaving {
             if let fd = nextConnection() { serve(fd) }
             if served >= maxRequests { retire() }
@@ -95,7 +97,12 @@ final class Worker {
     private func nextConnection() -> Int32? {
         var fds = [pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0)]
         fds += kept.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
-        let ready = Signals.wait(&fds, milliseconds: 1000)
+        // Held log lines go out when nothing is waiting; under load something nearly always is.
+        var ready = LogOutput.isHolding ? Signals.wait(&fds, milliseconds: 0) : 0
+        if ready == 0 {
+            LogOutput.flush()
+            ready = Signals.wait(&fds, milliseconds: 1000)
+        }
         handleSignals()
         if ready == 0 && getppid() == 1 && !isSingle { stopping = true }  // the master is gone
         guard ready > 0, !stopping else {
@@ -143,6 +150,7 @@ final class Worker {
         let deadline = monotonicNanos() + Int64(config.gracefulTimeout * 1e9)
         while !kept.isEmpty && !stopping && monotonicNanos() < deadline {
             var fds = kept.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+            LogOutput.flush()
             let ready = Signals.wait(&fds, milliseconds: 200)
             handleSignals()
             guard ready > 0 else { continue }
@@ -168,7 +176,7 @@ final class Worker {
     private var isSingle: Bool { listener.origin == .spawned }
 
     private func acceptConnection() -> Int32? {
-        let fd = accept4Compat(listener.fd)
+        let fd = acceptCloseOnExec(listener.fd)
         guard fd >= 0 else {
             if errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED && errno != EINTR {
                 logger.error("accept failed", metadata: ["error": "\(errnoText())"])
@@ -184,10 +192,13 @@ final class Worker {
                 return nil
             }
         }
-        // A stalled peer cannot hold the worker much past the request timeout.
-        var timeout = timeval(tv_sec: Int(config.requestTimeout) + 1, tv_usec: 0)  // the master kills first; this guards single mode
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        if isSingle {
+            // A stalled peer cannot hold the worker much past the request timeout. In a pool the master
+            // kills a worker at the timeout, so these two system calls per connection would never matter.
+            var timeout = timeval(tv_sec: Int(config.requestTimeout) + 1, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        }
         return fd
     }
 
@@ -350,8 +361,6 @@ final class Worker {
 }
 
 /// accept() with close-on-exec set, so a reloading master's exec never inherits client connections.
-func accept4Compat(_ listenFD: Int32) -> Int32 {
-    let fd = accept(listenFD, nil, nil)
-    if fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-    return fd
+func acceptCloseOnExec(_ listenFD: Int32) -> Int32 {
+    accept4(listenFD, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
 }

@@ -19,6 +19,19 @@ import Testing
         #expect(String(decoding: line, as: UTF8.self) == "2023-11-14T22:13:20.005Z level=warning msg=\"worker died\" pid=42 status=1\n")
     }
 
+    @Test func timestampsFollowTheClockAcrossSeconds() {
+        func stamp(_ seconds: Int, _ nanos: Int) -> String {
+            var out: [UInt8] = []
+            LogLine.appendTimestamp(timespec(tv_sec: seconds, tv_nsec: nanos), to: &out)
+            return String(decoding: out, as: UTF8.self)
+        }
+        #expect(stamp(1_700_000_000, 5_000_000) == "2023-11-14T22:13:20.005Z")
+        #expect(stamp(1_700_000_000, 999_000_000) == "2023-11-14T22:13:20.999Z")
+        #expect(stamp(1_700_000_001, 0) == "2023-11-14T22:13:21.000Z")
+        #expect(stamp(946_684_799, 1_000_000) == "1999-12-31T23:59:59.001Z")
+        #expect(stamp(1_700_000_000, 5_000_000) == "2023-11-14T22:13:20.005Z")
+    }
+
     @Test(arguments: [
         ("request", "request"), ("/api/v1/posts/12", "/api/v1/posts/12"), ("[::1]:80", "[::1]:80"), ("user@host", "user@host"),
         ("héllo", "héllo"), ("٣٤", "٣٤"),  // letters and digits beyond ASCII stay plain

@@ -1,7 +1,7 @@
 import HTTPTypes
 import Testing
 import TestSupport
-import Web
+@testable import Web
 
 @Suite struct ErrorTests {
     @Test func unexpectedErrorIsExact500AndLogged() throws {
@@ -26,6 +26,11 @@ import Web
 }
 
 @Suite struct MiddlewareTests {
+    @Test(arguments: [(Int64(0), "0.000"), (5, "0.005"), (1_234, "1.234"), (60_010, "60.010"), (1_000_000, "1000.000")])
+    func accessLogDurationIsMillisecondsWithThreeDecimals(micros: Int64, text: String) {
+        #expect(AccessLogMiddleware<BasicRequestContext>.milliseconds(micros) == text)
+    }
+
     @Test func requestIDEchoedWhenValid() throws {
         let client = demoClient()
         let id = "abc.DEF_123-" + String(repeating: "x", count: 116)

@@ -29,7 +29,7 @@ public enum RequestID {
     /// 128 random bits as 32 hex digits.
     public static func generate() -> String {
         var words: (UInt64, UInt64) = (0, 0)
-        withUnsafeMutableBytes(of: &words) { fillRandom($0) }
+        withUnsafeMutableBytes(of: &words) { randomBytes.fill($0) }
         let hex = Array("0123456789abcdef".utf8)
         return String(unsafeUninitializedCapacity: 32) { buffer in
             for index in 0..<32 {
@@ -39,12 +39,37 @@ public enum RequestID {
             return 32
         }
     }
+
+    private static let randomBytes = RandomBytes()
 }
 
-/// One system call for all the bytes (SystemRandomNumberGenerator makes one per 8): glibc's arc4random_buf
-/// is getrandom(2) and, like it, safe across fork.
-private func fillRandom(_ buffer: UnsafeMutableRawBufferPointer) {
-    if let start = buffer.baseAddress { arc4random_buf(start, buffer.count) }
+/// Random bytes from the kernel (getrandom(2), through glibc's arc4random_buf) taken 4 KB at a time, so that
+/// a request id costs no system call of its own. A forked child never reuses its parent's unused bytes.
+final class RandomBytes: @unchecked Sendable {
+    private var pool = [UInt8](repeating: 0, count: 4096)
+    private var used: Int
+    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    /// Bumped in every child right after fork; the pool is refilled when it differs from `filledIn`.
+    nonisolated(unsafe) private static var forks = 0
+    private var filledIn = -1
+
+    init() {
+        used = pool.count
+        pthread_mutex_init(lock, nil)
+        pthread_atfork(nil, nil) { RandomBytes.forks &+= 1 }
+    }
+
+    func fill(_ buffer: UnsafeMutableRawBufferPointer) {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        if buffer.count > pool.count - used || filledIn != RandomBytes.forks {
+            pool.withUnsafeMutableBytes { arc4random_buf($0.baseAddress!, $0.count) }
+            used = 0
+            filledIn = RandomBytes.forks
+        }
+        pool.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[used..<(used + buffer.count)])) }
+        used += buffer.count
+    }
 }
 
 public struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
