@@ -55,13 +55,18 @@ struct AuthController {
             throw HTTPError.unauthorized("Incorrect email or password")
         }
         // The right password clears the count even for an inactive account: it was not a guess.
-        try attempts.clear(email: email, address: address, olderThan: windowStart)
-        guard user.isActive else { throw HTTPError(.forbidden, detail: "Inactive user") }
+        guard user.isActive else {
+            try attempts.clear(email: email, address: address, olderThan: windowStart)
+            throw HTTPError(.forbidden, detail: "Inactive user")
+        }
 
         if settings.hasher.needsRehash(user.hashedPassword) {
             try users.updatePassword(id: user.id, hashedPassword: try settings.hasher.hash(form.password), now: context.now)
         }
+        // One commit for the cleared count, the session and its refresh token: each commit waits for the
+        // database's log flush, and a worker waiting is a core not hashing.
         let token = try db.transaction {
+            try attempts.clear(email: email, address: address, olderThan: windowStart)
             let sessionID = try SessionsRepository(db).create(userID: user.id, now: context.now, maxAge: settings.sessionMaxAge)
             return try TokenIssuer(settings: settings, db: db).issue(userID: user.id, sessionID: sessionID, now: context.now)
         }
