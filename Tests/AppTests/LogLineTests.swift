@@ -2,6 +2,7 @@ import Glibc
 import Logging
 import Testing
 @testable import App
+import Web
 
 /// The log line's exact shape (logfmt), which operators grep and the byte-built writer must keep.
 @Suite struct LogLineTests {
@@ -48,6 +49,15 @@ import Testing
         let fields = LogLine.fields(["b": "handler", "a": "handler", "pid": "7"], event)
         #expect(fields.map(\.key) == ["a", "b", "error", "pid"])
         #expect(fields.map(\.value) == ["handler", "event", "disk \"full\"", "7"])
+    }
+
+    @Test func accessLinesWrittenDirectlyMatchTheGenericPath() {
+        let entry = AccessLogEntry(method: "GET", path: "/api/v1/posts/7", status: 404, durationMS: "1.234", bytes: 22)
+        let handler: Logger.Metadata = ["request_id": "abc", "pid": "42", "zone": "a b"]
+        let event = LogEvent(level: .info, message: "request", metadata: entry.metadata, source: nil, file: #fileID, function: #function, line: #line)
+        let direct = LogLine.accessFields(entry, handler).map { "\($0.key)=\($0.value)" }
+        #expect(direct == LogLine.fields(handler, event).map { "\($0.key)=\($0.value)" })
+        #expect(direct == ["bytes=22", "duration_ms=1.234", "method=GET", "path=/api/v1/posts/7", "pid=42", "request_id=abc", "status=404", "zone=a b"])
     }
 
     @Test func pidIsAddedWhenTheMetadataHasNone() {
