@@ -200,33 +200,55 @@ import Web
     /// Every shape of the real page statement uses an index and needs no filesort.
     @Test func everyPageStatementUsesAnIndexWithoutFilesort() throws {
         let w = try World()
+        try seedPages(w)
+        _ = try w.app.connection.query("ANALYZE TABLE users, posts")
+        try expectIndexedPlans(w)
+    }
+
+    /// The same when InnoDB's statistics still say the tables are empty, as they do for a while after a
+    /// fresh table fills up: the optimizer then put users first and sorted every post (30 req/s in the bench).
+    @Test func pageStatementsKeepTheirPlanOnStaleStatistics() throws {
+        let w = try World()
+        // posts' statistics taken on the empty table and kept (no background recalculation to race with);
+        // users' up to date, as in the benchmark after seeding.
+        try w.app.connection.execute("ALTER TABLE posts STATS_AUTO_RECALC = 0")
+        _ = try w.app.connection.query("ANALYZE TABLE posts")
+        try seedPages(w)
+        _ = try w.app.connection.query("ANALYZE TABLE users")
+        try expectIndexedPlans(w)
+    }
+
+    /// 500 more users and 3,000 posts, spread over two authors and drafts: enough that a full scan is not the
+    /// cheap plan (with only a handful of users MariaDB joins them from a buffer, which forces a filesort no
+    /// real table would see), and more posts than users, as on any real site.
+    private func seedPages(_ w: World) throws {
         let other = try w.app.makeUser(email: "second@example.com")
-        // Enough rows, spread over authors and drafts, that a full scan is not the cheap plan; with only a
-        // handful of users MariaDB joins them from a buffer, which forces a filesort no real table would see.
         try w.app.connection.execute("""
             INSERT INTO users (email, hashed_password, created_at, updated_at)
             SELECT CONCAT('seed', seq, '@example.com'), 'x', NOW(6), NOW(6) FROM seq_1_to_500
             """)
-        for n in 0..<300 {
-            try w.app.connection.execute("""
-                INSERT INTO posts (author_id, title, content, published, version, created_at, updated_at)
-                VALUES (?, 't', 'c', ?, 1, ?, ?)
-                """, [.int(n.isMultiple(of: 2) ? w.authorID : other), .bool(n % 3 != 0),
-                      .date(Date(timeIntervalSince1970: Double(1_700_000_000 + n))), .date(Date())])
-        }
-        _ = try w.app.connection.query("ANALYZE TABLE users, posts")
+        try w.app.connection.execute("""
+            INSERT INTO posts (author_id, title, content, published, version, created_at, updated_at)
+            SELECT IF(seq % 2 = 0, ?, ?), 't', 'c', seq % 3 != 0, 1, FROM_UNIXTIME(1700000000 + seq), NOW(6) FROM seq_0_to_2999
+            """, [.int(w.authorID), .int(other)])
+    }
+
+    /// Every page statement reads posts first, through an index, with no temporary table or filesort.
+    private func expectIndexedPlans(_ w: World) throws {
         let cursor = PageCursor(createdAt: Date(timeIntervalSince1970: 1_700_000_150), id: 150)
         let scopes: [PostsRepository.Scope] = [.published(authorID: nil), .published(authorID: w.authorID), .author(w.authorID)]
         for scope in scopes {
             for after in [nil, cursor] {
                 let statement = PostsRepository.pageStatement(scope, limit: 21, after: after)
                 let plan = try w.app.connection.query("EXPLAIN " + statement.sql, statement.binds)
-                let posts = try #require(plan.first { (try? $0.get("table", as: String.self)) == "p" })
-                let key = try posts.get("key", as: String?.self)
-                let extra = try posts.get("Extra", as: String?.self) ?? ""
-                #expect(key != nil, "\(scope) \(after as Any): no index")
                 let summary = plan.map { row in ["table", "type", "key", "rows", "Extra"].map { (try? row.get($0, as: String?.self)) ?? "-" }.map { $0 ?? "NULL" }.joined(separator: " ") }
-                #expect(!extra.contains("filesort"), "\(scope) \(after as Any): \(summary)")
+                // A users row fixed by the author filter (const) is read once, before anything: that is fine.
+                let driving = plan.first { (try? $0.get("type", as: String.self)) != "const" }
+                #expect((try? driving?.get("table", as: String.self)) == "p", "\(scope) \(after as Any): posts first: \(summary)")
+                let posts = try #require(plan.first { (try? $0.get("table", as: String.self)) == "p" })
+                #expect(try posts.get("key", as: String?.self) != nil, "\(scope) \(after as Any): no index: \(summary)")
+                let extras = plan.map { (try? $0.get("Extra", as: String?.self)) ?? nil }.compactMap { $0 }.joined(separator: "; ")
+                #expect(!extras.contains("filesort") && !extras.contains("temporary"), "\(scope) \(after as Any): \(summary)")
             }
         }
     }

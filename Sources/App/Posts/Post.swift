@@ -32,10 +32,13 @@ struct Post {
 struct PostsRepository {
     let db: Connection
 
+    /// Posts drive the join (STRAIGHT_JOIN): on statistics that lag behind a table that just filled up
+    /// (InnoDB recalculates them in the background), the optimizer put users first and sorted every post,
+    /// 50 ms a page instead of 1. Each post's author is then one primary-key lookup.
     private static let select = """
         SELECT p.id, p.author_id, u.full_name AS author_name, p.title, p.content, p.published, p.version,
                p.created_at, p.updated_at
-        FROM posts p JOIN users u ON u.id = p.author_id
+        FROM posts p STRAIGHT_JOIN users u ON u.id = p.author_id
         """
 
     func find(id: Int64) throws -> Post? {
