@@ -59,6 +59,11 @@ final class RandomBytes: @unchecked Sendable {
         pthread_atfork(nil, nil) { RandomBytes.forks &+= 1 }
     }
 
+    deinit {
+        pthread_mutex_destroy(lock)
+        lock.deallocate()
+    }
+
     func fill(_ buffer: UnsafeMutableRawBufferPointer) {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
