@@ -56,8 +56,11 @@ final class RandomBytes: @unchecked Sendable {
     init() {
         used = pool.count
         pthread_mutex_init(lock, nil)
-        pthread_atfork(nil, nil) { RandomBytes.forks &+= 1 }
+        _ = RandomBytes.countForks
     }
+
+    /// Registered once per process, however many instances there are.
+    private static let countForks: Void = { pthread_atfork(nil, nil) { RandomBytes.forks &+= 1 } }()
 
     deinit {
         pthread_mutex_destroy(lock)
