@@ -7,9 +7,8 @@ enum CGI {
         var params = CGIParams()
         var cursor = environ
         while let entry = cursor.pointee {
-            entry.withMemoryRebound(to: UInt8.self, capacity: strlen(entry)) {
-                params.append(entry: UnsafeBufferPointer(start: $0, count: strlen(entry)))
-            }
+            let length = strlen(entry)
+            entry.withMemoryRebound(to: UInt8.self, capacity: length) { params.append(entry: UnsafeBufferPointer(start: $0, count: length)) }
             cursor += 1
         }
         let declared = Int(params["CONTENT_LENGTH"] ?? "") ?? 0

@@ -18,10 +18,6 @@ public struct CGIParams: ExpressibleByDictionaryLiteral {
         self.bytes.reserveCapacity(bytes)
     }
 
-    public init(_ params: [String: String]) {
-        for (name, value) in params { append(name: name, value: value) }
-    }
-
     public init(dictionaryLiteral elements: (String, String)...) {
         for (name, value) in elements { append(name: name, value: value) }
     }

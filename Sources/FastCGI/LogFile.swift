@@ -37,7 +37,7 @@ public enum LogOutput {
         if urgent || held.count >= holdLimit || monotonicNanos() - heldSince >= holdNanos { flush() }
     }
 
-    static var isHolding: Bool { !held.isEmpty }
+    static var hasHeldLines: Bool { !held.isEmpty }
 
     /// Writes what is held.
     static func flush() {

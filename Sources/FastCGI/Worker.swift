@@ -98,7 +98,7 @@ final class Worker {
         var fds = [pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0)]
         fds += kept.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
         // Held log lines go out when nothing is waiting; under load something nearly always is.
-        var ready = LogOutput.isHolding ? Signals.wait(&fds, milliseconds: 0) : 0
+        var ready = LogOutput.hasHeldLines ? Signals.wait(&fds, milliseconds: 0) : 0
         if ready == 0 {
             LogOutput.flush()
             ready = Signals.wait(&fds, milliseconds: 1000)
