@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Reads configuration from environment variables, collecting every problem so that a bad configuration
 /// is reported in one go. Secrets can come from `NAME` or from a file named by `NAME_FILE`.
@@ -15,16 +15,16 @@ struct ConfigReader {
                 throw AppConfigurationError(problems: ["PERCH_CONFIG_FILE: cannot read \(path)"])
             }
             for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                let trimmed = line.trimming(while: \.isWhitespace)
                 if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
                 guard let equals = trimmed.firstIndex(of: "=") else {
                     throw AppConfigurationError(problems: ["PERCH_CONFIG_FILE: line \(number + 1) of \(path) is not KEY=VALUE"])
                 }
-                var value = trimmed[trimmed.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+                var value = trimmed[trimmed.index(after: equals)...].trimming(while: \.isWhitespace)
                 if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
                     value = String(value.dropFirst().dropLast())
                 }
-                values[trimmed[..<equals].trimmingCharacters(in: .whitespaces)] = value
+                values[trimmed[..<equals].trimming(while: \.isWhitespace)] = value
             }
         }
         return ConfigReader(values)
@@ -67,7 +67,7 @@ struct ConfigReader {
     }
 
     func list(_ name: String) -> [String] {
-        (string(name) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        (string(name) ?? "").split(separator: ",").map { $0.trimming(while: \.isWhitespace) }.filter { !$0.isEmpty }
     }
 
     /// A secret from `name`, or read from the file named by `name_FILE` (trailing newline removed).
@@ -77,7 +77,7 @@ struct ConfigReader {
                 problems.append("\(name)_FILE: cannot read \(path)")
                 return nil
             }
-            return text.trimmingCharacters(in: .newlines)
+            return text.trimming(while: \.isNewline)
         }
         return string(name)
     }

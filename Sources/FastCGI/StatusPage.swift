@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The pool status as JSON, in PHP-FPM's vocabulary (snake_case), built from the scoreboard.
 enum StatusPage {
@@ -8,37 +9,54 @@ enum StatusPage {
         let slots = scoreboard.slots
         let live = slots.filter { $0.pid != 0 }
         let active = live.filter { $0.state == .reading || $0.state == .busy }.count
-        let processes: [[String: Any]] = live.map { slot in
+        let processes = live.map { slot in
             let running = slot.requestStart != 0
-            var process: [String: Any] = [
-                "pid": Int(slot.pid),
-                "state": slot.state.name,
-                "start_time": slot.startedUnix,
-                "requests": slot.requests,
-                "request_duration_ms": Double(running ? nowNanos - slot.requestStart : slot.lastDurationNanos) / 1e6,
-            ]
-            if running {
-                process["request_method"] = slot.method
-                process["request_uri"] = slot.uri
-                process["request_id"] = slot.requestID
-            }
-            return process
+            return Process(
+                pid: Int(slot.pid), state: slot.state.name, startTime: slot.startedUnix, requests: slot.requests,
+                requestDurationMs: Double(running ? nowNanos - slot.requestStart : slot.lastDurationNanos) / 1e6,
+                requestMethod: running ? slot.method : nil, requestUri: running ? slot.uri : nil,
+                requestId: running ? slot.requestID : nil)
         }
-        let document: [String: Any] = [
-            "pool": config.poolName,
-            "process_manager": "static",
-            "start_time": scoreboard.startedUnix,
-            "start_since": now - scoreboard.startedUnix,
-            "accepted_conn": slots.reduce(UInt64(0)) { $0 + $1.accepted },
-            "idle_processes": live.count - active,
-            "active_processes": active,
-            "total_processes": live.count,
-            "max_active_processes": slots.map(\.maxActive).max() ?? 0,
-            "max_children_reached": slots.reduce(UInt64(0)) { $0 + $1.allBusy },
-            "slow_requests": slots.reduce(UInt64(0)) { $0 + $1.slowRequests },
-            "processes": processes,
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        let document = Document(
+            pool: config.poolName, processManager: "static", startTime: scoreboard.startedUnix,
+            startSince: now - scoreboard.startedUnix,
+            acceptedConn: slots.reduce(UInt64(0)) { $0 + $1.accepted },
+            idleProcesses: live.count - active, activeProcesses: active, totalProcesses: live.count,
+            maxActiveProcesses: slots.map(\.maxActive).max() ?? 0,
+            maxChildrenReached: slots.reduce(UInt64(0)) { $0 + $1.allBusy },
+            slowRequests: slots.reduce(UInt64(0)) { $0 + $1.slowRequests },
+            processes: processes)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let data = (try? encoder.encode(document)) ?? Data("{}".utf8)
         return Array(data)
+    }
+
+    // Property names become PHP-FPM's snake_case keys; absent request fields are left out, as PHP-FPM does.
+    private struct Document: Encodable {
+        let pool: String
+        let processManager: String
+        let startTime: Int64
+        let startSince: Int64
+        let acceptedConn: UInt64
+        let idleProcesses: Int
+        let activeProcesses: Int
+        let totalProcesses: Int
+        let maxActiveProcesses: UInt64
+        let maxChildrenReached: UInt64
+        let slowRequests: UInt64
+        let processes: [Process]
+    }
+
+    private struct Process: Encodable {
+        let pid: Int
+        let state: String
+        let startTime: Int64
+        let requests: UInt64
+        let requestDurationMs: Double
+        let requestMethod: String?
+        let requestUri: String?
+        let requestId: String?
     }
 }

@@ -1,5 +1,6 @@
 import CMariaDB
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 
 /// Result of a statement that returns no rows.

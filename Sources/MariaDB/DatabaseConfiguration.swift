@@ -1,4 +1,3 @@
-import Foundation
 
 /// Where and how to connect. Parsed from a URL; the password is supplied separately (environment or file,
 /// read by the app) or in the URL's user info. `description` never shows the password.
@@ -58,7 +57,7 @@ public struct DatabaseConfiguration: Sendable, Equatable, CustomStringConvertibl
         func bad(_ why: String) -> DatabaseError {
             .configuration("malformed database URL: \(why) (expected mariadb://user[:password]@host[:port]/database)")
         }
-        guard let schemeEnd = url.range(of: "://") else { throw bad("missing scheme") }
+        guard let schemeEnd = url.firstRange(of: "://") else { throw bad("missing scheme") }
         let scheme = url[..<schemeEnd.lowerBound].lowercased()
         guard scheme == "mariadb" || scheme == "mysql" else { throw bad("scheme must be mariadb://") }
         var rest = Substring(url[schemeEnd.upperBound...])
@@ -77,21 +76,21 @@ public struct DatabaseConfiguration: Sendable, Equatable, CustomStringConvertibl
         let userPart: Substring
         if let colon = userInfo.firstIndex(of: ":") {
             userPart = userInfo[..<colon]
-            guard let p = String(userInfo[userInfo.index(after: colon)...]).removingPercentEncoding else {
+            guard let p = percentDecoded(userInfo[userInfo.index(after: colon)...]) else {
                 throw bad("bad percent-encoding in password")
             }
             urlPassword = p
         } else {
             userPart = userInfo
         }
-        guard let user = String(userPart).removingPercentEncoding, !user.isEmpty else { throw bad("missing user") }
+        guard let user = percentDecoded(userPart), !user.isEmpty else { throw bad("missing user") }
 
         let hostPort: Substring
         var databaseName: String?
         if let slash = hostAndPath.firstIndex(of: "/") {
             hostPort = hostAndPath[..<slash]
             let path = hostAndPath[hostAndPath.index(after: slash)...]
-            guard let db = String(path).removingPercentEncoding else { throw bad("bad percent-encoding in database") }
+            guard let db = percentDecoded(path) else { throw bad("bad percent-encoding in database") }
             guard !db.contains("/") else { throw bad("database name must not contain '/'") }
             databaseName = db.isEmpty ? nil : db
         } else {
@@ -125,7 +124,7 @@ public struct DatabaseConfiguration: Sendable, Equatable, CustomStringConvertibl
         for pair in query.split(separator: "&") where !pair.isEmpty {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let key = String(kv[0])
-            guard kv.count == 2, let value = String(kv[1]).removingPercentEncoding, !value.isEmpty else {
+            guard kv.count == 2, let value = percentDecoded(kv[1]), !value.isEmpty else {
                 throw bad("option '\(key)' needs a value")
             }
             func seconds() throws -> Int {
@@ -185,4 +184,21 @@ public struct DatabaseConfiguration: Sendable, Equatable, CustomStringConvertibl
         if let tls { text += (text.contains("?") ? "&" : "?") + (tls.verifyServerCertificate ? "tls=verify" : "tls=on") }
         return text
     }
+}
+
+/// `%XX` escapes decoded (no `+` for space, as in a URL's user, path and query values); nil when an escape is
+/// malformed or the bytes are not UTF-8.
+private func percentDecoded(_ text: Substring) -> String? {
+    var bytes: [UInt8] = []
+    var i = text.utf8.startIndex
+    while i < text.utf8.endIndex {
+        let byte = text.utf8[i]
+        i = text.utf8.index(after: i)
+        guard byte == UInt8(ascii: "%") else { bytes.append(byte); continue }
+        guard let end = text.utf8.index(i, offsetBy: 2, limitedBy: text.utf8.endIndex),
+              let value = UInt8(String(text[i..<end]), radix: 16) else { return nil }
+        bytes.append(value)
+        i = end
+    }
+    return String(validating: bytes, as: UTF8.self)
 }

@@ -1,5 +1,4 @@
 import CMariaDB
-import Foundation
 
 /// Everything this module throws. Messages never contain the password or bound values: server messages
 /// that echo data (duplicate entry, incorrect value) have their quoted parts redacted.
@@ -73,7 +72,7 @@ public enum DatabaseError: Error, Equatable, CustomStringConvertible {
     /// "Duplicate entry 'x@y' for key 'users_email_unique'" → users_email_unique.
     /// MariaDB may prefix the table ("posts.PRIMARY" in some versions); keep only the key's own name.
     static func duplicateKeyName(in message: String) -> String? {
-        guard let forKey = message.range(of: "for key '", options: .backwards) else { return nil }
+        guard let forKey = message.ranges(of: "for key '").last else { return nil }
         let tail = message[forKey.upperBound...]
         guard let end = tail.lastIndex(of: "'") else { return nil }
         let name = tail[..<end]

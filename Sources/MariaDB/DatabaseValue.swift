@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A value bound to a statement parameter or read from a result column.
 /// Bool is stored as an integer (0/1); Date is DATETIME(6) in UTC with microseconds.

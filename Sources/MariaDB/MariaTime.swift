@@ -1,5 +1,6 @@
 import CMariaDB
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Date <-> MYSQL_TIME: DATETIME(6) in UTC, microsecond precision (rounded to the nearest microsecond).
 enum MariaTime {

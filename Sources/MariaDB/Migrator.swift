@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// One migration file and where it stands.
 public struct MigrationStatus: Sendable, Equatable, CustomStringConvertible {
@@ -19,11 +20,11 @@ public struct MigrationStatus: Sendable, Equatable, CustomStringConvertible {
     /// One line for `migrate --status`, e.g. "applied  0001_create_users.sql  2026-01-02 03:04:05 UTC".
     public var description: String {
         func utc(_ date: Date) -> String {
-            let f = DateFormatter()
-            f.locale = Locale(identifier: "en_US_POSIX")
-            f.timeZone = TimeZone(identifier: "UTC")
-            f.dateFormat = "yyyy-MM-dd HH:mm:ss 'UTC'"
-            return f.string(from: date)
+            var time = time_t(date.timeIntervalSince1970.rounded(.down))
+            var t = tm()
+            gmtime_r(&time, &t)
+            func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+            return "\(t.tm_year + 1900)-\(two(t.tm_mon + 1))-\(two(t.tm_mday)) \(two(t.tm_hour)):\(two(t.tm_min)):\(two(t.tm_sec)) UTC"
         }
         switch state {
         case .pending: return "pending  \(name)"

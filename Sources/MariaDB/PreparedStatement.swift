@@ -1,5 +1,5 @@
 import CMariaDB
-import Foundation
+import FoundationEssentials
 
 /// One server-side prepared statement (binary protocol). Owned and cached by its `Connection`.
 final class PreparedStatement {

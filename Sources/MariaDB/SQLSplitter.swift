@@ -1,4 +1,3 @@
-import Foundation
 
 /// Splits a migration file into statements at `;`.
 ///
@@ -15,7 +14,7 @@ public enum SQLSplitter {
 
         public var firstLine: String {
             String(text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
-                .trimmingCharacters(in: .whitespaces)
+                .trimming(while: \.isWhitespace)
         }
     }
 
@@ -29,7 +28,7 @@ public enum SQLSplitter {
 
         func finish(at end: Int) {
             if let s = start {
-                let text = String(chars[s..<end]).trimmingCharacters(in: .whitespacesAndNewlines)
+                let text = String(chars[s..<end]).trimming(while: \.isWhitespace)
                 if !text.isEmpty { statements.append(Statement(text: text, line: startLine)) }
             }
             start = nil
@@ -76,5 +75,13 @@ public enum SQLSplitter {
         }
         finish(at: chars.count)
         return statements
+    }
+}
+
+extension StringProtocol {
+    /// Without the leading and trailing characters that match (FoundationEssentials has no trimmingCharacters).
+    func trimming(while matches: (Character) -> Bool) -> String {
+        guard let first = firstIndex(where: { !matches($0) }), let last = lastIndex(where: { !matches($0) }) else { return "" }
+        return String(self[first...last])
     }
 }

@@ -85,10 +85,11 @@ public struct Request: Sendable {
 }
 
 extension StringProtocol {
-    func trimmingSpaces() -> String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
-        return String(s)
+    /// Without the leading and trailing characters that match (FoundationEssentials has no trimmingCharacters).
+    public func trimming(while matches: (Character) -> Bool) -> String {
+        guard let first = firstIndex(where: { !matches($0) }), let last = lastIndex(where: { !matches($0) }) else { return "" }
+        return String(self[first...last])
     }
+
+    func trimmingSpaces() -> String { trimming { $0 == " " || $0 == "\t" } }
 }

@@ -1,6 +1,7 @@
 import App
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import Sodium
 
 struct Perch: ParsableCommand {
@@ -18,10 +19,10 @@ func failing(_ body: () throws -> Void) throws {
     } catch let error as ExitCode {
         throw error
     } catch let error as AppConfigurationError {
-        FileHandle.standardError.write(Data("perch: \(error)\n".utf8))
+        fputs("perch: \(error)\n", stderr)
         throw ExitCode(78)
     } catch {
-        FileHandle.standardError.write(Data("perch: \(error)\n".utf8))
+        fputs("perch: \(error)\n", stderr)
         throw ExitCode(1)
     }
 }
@@ -31,7 +32,7 @@ struct Serve: ParsableCommand {
         abstract: "Serve FastCGI on an inherited socket (systemd, fd 0), on PERCH_LISTEN, or one request as CGI.")
 
     func run() throws {
-        try failing { Foundation.exit(try Service.serve()) }
+        try failing { Glibc.exit(try Service.serve()) }
     }
 }
 
@@ -53,7 +54,8 @@ struct OpenAPI: ParsableCommand {
 
     func run() throws {
         try failing {
-            FileHandle.standardOutput.write(Data(try Service.openAPIDocument()))
+            let document = try Service.openAPIDocument()
+            fwrite(document, 1, document.count, stdout)
         }
     }
 }

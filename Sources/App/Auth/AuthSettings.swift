@@ -1,4 +1,3 @@
-import Foundation
 import Sodium
 
 /// Token, password and throttle settings (README, "Configuration"). Keys come from the environment or

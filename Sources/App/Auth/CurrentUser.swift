@@ -1,4 +1,3 @@
-import Foundation
 import MariaDB
 import Sodium
 import Web

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MariaDB
 
 /// Failed logins per (normalized email, client address), shared by every worker through the database.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MariaDB
 
 /// A refresh token's row, looked up by the SHA-256 of the token.

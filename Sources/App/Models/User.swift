@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MariaDB
 
 /// A row of `users`. The hash stays inside the app: no schema ever encodes it.

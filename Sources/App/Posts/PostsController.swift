@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Web
 
 /// Posts: anyone reads published posts; authors (and superusers) write theirs; drafts are invisible

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MariaDB
 
 /// Users table access; prepared statements only.

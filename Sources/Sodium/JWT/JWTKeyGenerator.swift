@@ -1,5 +1,4 @@
 import CSodium
-import Foundation
 
 /// Generates JWT keys and converts them to and from their configuration text.
 ///
@@ -31,7 +30,8 @@ public enum JWTKeyGenerator {
 
     /// The raw key bytes of a configuration text; throws `invalidKey` when it is not base64url.
     public static func decode(_ text: String) throws -> [UInt8] {
-        guard let bytes = Base64URL.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+        let words = text.split(whereSeparator: \.isWhitespace)  // surrounding whitespace only
+        guard words.count == 1, let bytes = Base64URL.decode(String(words[0])),
               !bytes.isEmpty
         else { throw JWTError.invalidKey("key text is not unpadded base64url") }
         return bytes

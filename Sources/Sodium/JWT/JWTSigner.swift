@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Signs and verifies compact JWS tokens (RFC 7515/7519) with one configured algorithm.
 ///

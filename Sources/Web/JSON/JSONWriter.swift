@@ -1,4 +1,3 @@
-import Foundation
 
 // Compact JSON serialisation. Non-finite doubles have no JSON form and are written as null.
 enum JSONWriter {
@@ -10,7 +9,7 @@ enum JSONWriter {
         case .bigInt(let s): out += Array(s.utf8)
         case .double(let d):
             if !d.isFinite { out += Array("null".utf8) }
-            else if d == d.rounded(), abs(d) < 1e15 { out += Array(String(format: "%.1f", d).utf8) }
+            else if d == d.rounded(), abs(d) < 1e15 { out += Array(((d.sign == .minus ? "-" : "") + String(Int64(abs(d))) + ".0").utf8) }
             else { out += Array("\(d)".utf8) }
         case .string(let s): writeString(s, into: &out)
         case .array(let items):

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Where a field's value comes from: a JSON body, or text (a form field, a query or path parameter).
 public enum FieldInput: Sendable {
@@ -31,7 +31,7 @@ extension FieldKind where V == String {
     /// whitespace-only text with a `value_error`; `pattern` is a regular expression the text must contain a match of.
     public static func string(min: Int? = nil, max: Int? = nil, notBlank: Bool = false, pattern: String? = nil,
                               format: String? = nil) -> FieldKind<String> {
-        let regex = pattern.map { try! NSRegularExpression(pattern: $0) }
+        let regex = pattern.map { try! Regex($0) }
         return FieldKind(decode: { input, loc, issues in
             guard let s = stringInput(input, loc, &issues) else { return nil }
             let n = s.unicodeScalars.count
@@ -49,7 +49,7 @@ extension FieldKind where V == String {
                 issues.append(ValidationError.valueError("must not be blank", loc: loc, input: input.echo).issues[0])
                 return nil
             }
-            if let regex, let pattern, regex.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) == nil {
+            if let regex, let pattern, (try? regex.firstMatch(in: s)) == nil {
                 issues.append(ValidationIssue(type: "string_pattern_mismatch", loc: loc, msg: "String should match pattern '\(pattern)'",
                                               input: input.echo, ctx: ["pattern": .string(pattern)]))
                 return nil
@@ -96,8 +96,10 @@ extension FieldKind where V == String {
 
 extension String {
     fileprivate func replacingLastComma() -> String {
-        guard let r = range(of: ", ", options: .backwards) else { return self }
-        return replacingCharacters(in: r, with: " or ")
+        guard let r = ranges(of: ", ").last else { return self }
+        var s = self
+        s.replaceSubrange(r, with: " or ")
+        return s
     }
 }
 
