@@ -5,7 +5,8 @@ import Logging
 /// of server: a master with a pool, a single worker when a web server spawned us, or one CGI request.
 public enum Pool {
     /// `makeHandler` runs in each worker after fork (and once in check-only mode, to validate a reload).
-    public static func run(config: PoolConfiguration, logger: Logger,
+    /// `beforeFork` runs once in a pool's master, before the first fork: what it loads, workers share.
+    public static func run(config: PoolConfiguration, logger: Logger, beforeFork: () -> Void = {},
                            makeHandler: @escaping () throws -> FastCGIHandler) throws -> Int32 {
         if Command.isCheckOnly {
             _ = try makeHandler()
@@ -28,6 +29,7 @@ public enum Pool {
             _ = worker.run()
             return 0
         }
+        beforeFork()
         let master = try Master(listener: listener, config: config, command: Command(), logger: logger, makeHandler: makeHandler)
         return master.run()
     }

@@ -31,6 +31,27 @@ struct FaultTests {
         ]) { $1 }
     }
 
+    /// The master checks the database once before forking and says what it found; a database that is down
+    /// at start delays nothing beyond that check and stops no worker from starting.
+    @Test func masterChecksTheDatabaseOnceAtStart() throws {
+        let server = PrivateMariaDB()
+        let database = try server.makeMigratedDatabase()
+        let pool = try PerchPool(workers: 2, environment: Self.appEnvironment(database))
+        #expect(pool.waitForWorkers(2))
+        #expect(pool.process.log.components(separatedBy: "database reachable at start").count == 2)
+        pool.stop()
+
+        var down = Self.appEnvironment(database)
+        down["PERCH_DATABASE_URL"] = "mariadb://nobody@127.0.0.1:\(try freeLoopbackPort())/perch"
+        let started = Date()
+        let orphan = try PerchPool(workers: 2, environment: down)
+        defer { orphan.stop() }
+        #expect(orphan.waitForWorkers(2))
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(orphan.process.log.contains("database not reachable at start"))
+        #expect(!orphan.process.log.contains("database reachable at start"))
+    }
+
     @Test func databaseRestartCostsOnly503sAndNoWorker() throws {
         let server = PrivateMariaDB()
         let database = try server.makeMigratedDatabase()

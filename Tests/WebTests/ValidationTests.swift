@@ -1,7 +1,7 @@
 import HTTPTypes
 import Testing
 import TestSupport
-import Web
+@testable import Web
 
 @Suite struct ValidationTests {
     let client = demoClient()
@@ -35,6 +35,20 @@ import Web
         #expect(d[2]["ctx"] == ["max_length": 100])
         #expect(d[2]["msg"] == "String should have at most 100 characters")
         #expect(d[3] == ["type": "extra_forbidden", "loc": ["body", "admin"], "msg": "Extra inputs are not permitted", "input": true])
+    }
+
+    /// `^literal$` is compared without the regex engine; anything else goes through Swift's Regex. Both must
+    /// answer like a regex search would.
+    @Test(arguments: [
+        ("^password$", "password", true), ("^password$", "password2", false), ("^password$", "Password", false),
+        ("^password$", "", false), ("^[a-z]+-\\d{2}$", "abc-42", true), ("^[a-z]+-\\d{2}$", "abc-4", false),
+        ("a.c", "xxabcxx", true), ("a.c", "ac", false), ("^$", "", true), ("^$", "x", false),
+    ])
+    func patternsMatchLikeARegexSearch(pattern: String, text: String, matches: Bool) throws {
+        var issues: [ValidationIssue] = []
+        let decoded = try FieldKind<String>.string(pattern: pattern).decode(.text(text), ["form", "f"], &issues)
+        #expect((decoded != nil) == matches)
+        #expect(issues.map(\.type) == (matches ? [] : ["string_pattern_mismatch"]))
     }
 
     @Test func missingFields() throws {

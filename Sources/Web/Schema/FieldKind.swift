@@ -22,6 +22,19 @@ public struct FieldKind<V> {
     }
 }
 
+/// Whether a string contains a match of `pattern`. `^literal$` (OAuth2's `^password$`) is a comparison:
+/// Swift's regex parser and engine would otherwise be mapped into every worker that builds the schema.
+private func patternMatcher(_ pattern: String) -> (String) -> Bool {
+    let inner = pattern.dropFirst().dropLast()
+    if pattern.hasPrefix("^"), pattern.hasSuffix("$"), pattern.count >= 2,
+       !inner.contains(where: { "\\.^$|?*+()[]{}".contains($0) }) {
+        let literal = String(inner)
+        return { $0 == literal }
+    }
+    let regex = try! Regex(pattern)
+    return { (try? regex.firstMatch(in: $0)) != nil }
+}
+
 private func plural(_ n: Int, _ word: String) -> String { n == 1 ? "\(n) \(word)" : "\(n) \(word)s" }
 
 // MARK: strings
@@ -31,7 +44,7 @@ extension FieldKind where V == String {
     /// whitespace-only text with a `value_error`; `pattern` is a regular expression the text must contain a match of.
     public static func string(min: Int? = nil, max: Int? = nil, notBlank: Bool = false, pattern: String? = nil,
                               format: String? = nil) -> FieldKind<String> {
-        let regex = pattern.map { try! Regex($0) }
+        let matches = pattern.map(patternMatcher)
         return FieldKind(decode: { input, loc, issues in
             guard let s = stringInput(input, loc, &issues) else { return nil }
             let n = s.unicodeScalars.count
@@ -49,7 +62,7 @@ extension FieldKind where V == String {
                 issues.append(ValidationError.valueError("must not be blank", loc: loc, input: input.echo).issues[0])
                 return nil
             }
-            if let regex, let pattern, (try? regex.firstMatch(in: s)) == nil {
+            if let matches, let pattern, !matches(s) {
                 issues.append(ValidationIssue(type: "string_pattern_mismatch", loc: loc, msg: "String should match pattern '\(pattern)'",
                                               input: input.echo, ctx: ["pattern": .string(pattern)]))
                 return nil
