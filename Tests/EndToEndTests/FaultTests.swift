@@ -52,6 +52,33 @@ struct FaultTests {
         #expect(!orphan.process.log.contains("database reachable at start"))
     }
 
+    /// The app is built and warmed in the master before fork: the warm-up request leaves no access line, and
+    /// each worker logs its requests under its own pid.
+    @Test func preloadedAppLogsRequestsUnderEachWorkersPid() throws {
+        let server = PrivateMariaDB()
+        let database = try server.makeMigratedDatabase()
+        var environment = Self.appEnvironment(database)
+        environment["PERCH_LOG_LEVEL"] = "info"
+        let pool = try PerchPool(workers: 2, environment: environment)
+        defer { pool.stop() }
+        #expect(pool.waitForWorkers(2))
+        for _ in 0..<6 {
+            let connection = try FastCGIConnection(unixPath: pool.socketPath)
+            #expect(connection.send(FastCGIConnection.request(["REQUEST_METHOD": "GET", "REQUEST_URI": "/api/v1/health"])))
+            #expect(connection.readResponse()?.contains("200 OK") == true)
+        }
+        var accessLines: [Substring] = []
+        for _ in 0..<40 {  // a worker writes held lines when idle, or after at most 100 ms
+            accessLines = pool.process.log.split(separator: "\n").filter { $0.contains("msg=request") }
+            if accessLines.count >= 6 { break }
+            usleep(50_000)
+        }
+        let pids = Set(accessLines.compactMap { $0.firstMatch(of: #/ pid=(\d+)/#).flatMap { pid_t($0.1) } })
+        #expect(accessLines.count == 6)
+        #expect(!pids.isEmpty && pids.isSubset(of: Set(pool.workerPIDs)))
+        #expect(!pids.contains(pool.process.pid))
+    }
+
     @Test func databaseRestartCostsOnly503sAndNoWorker() throws {
         let server = PrivateMariaDB()
         let database = try server.makeMigratedDatabase()
