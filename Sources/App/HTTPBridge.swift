@@ -27,8 +27,10 @@ final class HTTPBridge: FastCGIHandler {
 
     static func request(from fastCGI: FastCGIRequest, bodyLimit: Int) -> Request {
         let params = fastCGI.params
+        let headers = params.headerFields
         var fields = HTTPFields()
-        for (name, value) in params.headerFields {
+        fields.reserveCapacity(headers.count + 3)  // + content type, length and request id
+        for (name, value) in headers {
             if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
         }
         if let type = params["CONTENT_TYPE"], !type.isEmpty { fields[.contentType] = type }
@@ -50,7 +52,9 @@ final class HTTPBridge: FastCGIHandler {
     }
 
     static func fastCGIResponse(_ response: Response) -> FastCGIResponse {
-        var headers = response.headerFields.map { (name: $0.name.rawName, value: $0.value) }
+        var headers: [(name: String, value: String)] = []
+        headers.reserveCapacity(response.headerFields.count + 1)
+        for field in response.headerFields { headers.append((field.name.rawName, field.value)) }
         if response.headerFields[.contentLength] == nil {
             headers.append((name: "Content-Length", value: "\(response.body.count)"))
         }

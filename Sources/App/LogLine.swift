@@ -46,6 +46,7 @@ public struct LogLine: LogHandler {
     /// by scanning (a line has a handful): hashing them cost more than writing the line.
     private static func merged(_ explicit: [(key: String, value: String)], _ metadata: Logger.Metadata) -> [(key: String, value: String)] {
         var fields = explicit
+        fields.reserveCapacity(explicit.count + metadata.count + 1)
         let given = fields.count
         for (key, value) in metadata where !fields[..<given].contains(where: { $0.key == key }) {
             fields.append((key, Self.text(value)))

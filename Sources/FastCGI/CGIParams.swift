@@ -69,6 +69,7 @@ public struct CGIParams: ExpressibleByDictionaryLiteral {
     /// (RFC 3875 4.1.18: upper case, '-' to '_'), so HTTP_X_REQUEST_ID gives X-Request-Id. In the order sent.
     public var headerFields: [(name: String, value: String)] {
         var fields: [(name: String, value: String)] = []
+        fields.reserveCapacity(entries.count)  // an upper bound: growing the array cost more than the slack
         bytes.withUnsafeBufferPointer { all in
             for entry in entries where entry.equals - entry.start >= 5 {
                 let name = UnsafeBufferPointer(rebasing: all[Int(entry.start)..<Int(entry.equals)])

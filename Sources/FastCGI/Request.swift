@@ -34,7 +34,7 @@ public struct FastCGIResponse {
     /// The CGI response head: `Status:` then the headers, CRLF-terminated (header injection is refused).
     public var head: [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(256)
+        bytes.reserveCapacity(headers.reduce(reason.utf8.count + 16) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 })
         Self.append("Status: ", to: &bytes)
         Self.append(String(status), to: &bytes)
         bytes.append(32)

@@ -269,7 +269,7 @@ final class Worker {
     private func readBody(declared: Int) -> (body: [UInt8], tooLarge: Bool, error: Bool) {
         if declared > config.bodyLimit { return ([], true, false) }
         var body: [UInt8] = []
-        body.reserveCapacity(declared)
+        if declared > 0 { body.reserveCapacity(declared) }
         while true {
             let count = FCGX_GetStr(&readBuffer, Int32(readBuffer.count), request.in)
             if count <= 0 { break }
