@@ -9,17 +9,34 @@ import Web
 /// health request's CPU.
 public struct LogLine: LogHandler {
     public var logLevel: Logger.Level
-    public var metadata: Logger.Metadata = [:]
     private let label: String
+    /// The metadata but the request id, and the same as sorted fields (it changes about once per worker).
+    private var shared: Logger.Metadata = [:] { didSet { sharedFields = Self.merged([], shared, addingPID: false) } }
+    private var sharedFields: [(key: String, value: String)] = []
+    /// Set for every request, so kept out of the dictionary: copying and rehashing that cost more than the line.
+    private var requestID: Logger.Metadata.Value?
 
     public init(label: String, level: Logger.Level) {
         self.label = label
         self.logLevel = level
     }
 
+    public var metadata: Logger.Metadata {
+        get {
+            var all = shared
+            if let requestID { all["request_id"] = requestID }
+            return all
+        }
+        set {
+            var rest = newValue
+            requestID = rest.removeValue(forKey: "request_id")
+            shared = rest
+        }
+    }
+
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
+        get { key == "request_id" ? requestID : shared[key] }
+        set { if key == "request_id" { requestID = newValue } else { shared[key] = newValue } }
     }
 
     public func log(event: LogEvent) {
@@ -44,14 +61,15 @@ public struct LogLine: LogHandler {
 
     /// `explicit` plus the handler's metadata they do not name, plus our pid; sorted by key. Keys are matched
     /// by scanning (a line has a handful): hashing them cost more than writing the line.
-    private static func merged(_ explicit: [(key: String, value: String)], _ metadata: Logger.Metadata) -> [(key: String, value: String)] {
+    private static func merged(_ explicit: [(key: String, value: String)], _ metadata: Logger.Metadata,
+                               addingPID: Bool = true) -> [(key: String, value: String)] {
         var fields = explicit
         fields.reserveCapacity(explicit.count + metadata.count + 1)
         let given = fields.count
         for (key, value) in metadata where !fields[..<given].contains(where: { $0.key == key }) {
             fields.append((key, Self.text(value)))
         }
-        if !fields.contains(where: { $0.key == "pid" }) { fields.append(("pid", String(getpid()))) }
+        if addingPID && !fields.contains(where: { $0.key == "pid" }) { fields.append(("pid", String(getpid()))) }
         // Insertion sort: few fields, and it spares the generic sort's overhead on every line.
         for index in fields.indices.dropFirst() {
             var position = index
@@ -175,10 +193,28 @@ public struct LogLine: LogHandler {
 /// the same line `log(event:)` writes for `logger.info("request", metadata: [...])`.
 extension LogLine: AccessLogWriter {
     public func logAccess(_ entry: AccessLogEntry) {
-        write(level: .info, message: "request", fields: Self.accessFields(entry, metadata))
+        write(level: .info, message: "request", fields: accessFields(entry))
     }
 
-    static func accessFields(_ entry: AccessLogEntry, _ metadata: Logger.Metadata) -> [(key: String, value: String)] {
-        merged(entry.fields, metadata)
+    /// The entry's fields (sorted by key already) merged with the handler's sorted ones, the request id and
+    /// the pid put in their places: no sort and no dictionary per request.
+    func accessFields(_ entry: AccessLogEntry) -> [(key: String, value: String)] {
+        let explicit = entry.fields
+        var fields: [(key: String, value: String)] = []
+        fields.reserveCapacity(explicit.count + sharedFields.count + 2)
+        var next = 0
+        for field in sharedFields {
+            while next < explicit.count && explicit[next].key < field.key { fields.append(explicit[next]); next += 1 }
+            if next < explicit.count && explicit[next].key == field.key { continue }  // the entry's own wins
+            fields.append(field)
+        }
+        fields.append(contentsOf: explicit[next...])
+        func insert(_ key: String, _ value: @autoclosure () -> String) {
+            guard !fields.contains(where: { $0.key == key }) else { return }
+            fields.insert((key, value()), at: fields.firstIndex(where: { $0.key > key }) ?? fields.endIndex)
+        }
+        if let requestID { insert("request_id", Self.text(requestID)) }
+        insert("pid", String(getpid()))
+        return fields
     }
 }

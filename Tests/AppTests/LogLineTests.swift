@@ -51,13 +51,33 @@ import Web
         #expect(fields.map(\.value) == ["handler", "event", "disk \"full\"", "7"])
     }
 
-    @Test func accessLinesWrittenDirectlyMatchTheGenericPath() {
+    @Test(arguments: [
+        ["request_id": "abc", "pid": "42", "zone": "a b"],
+        ["aa": "first", "status": "shadowed", "method": "shadowed", "zz": "last"],  // no pid: ours is added
+        [:], ["request_id": "only"], ["pid": "7", "bytes": "shadowed", "path": "shadowed", "request_ie": "x", "request_iz": "y"],
+    ] as [Logger.Metadata])
+    func accessLinesWrittenDirectlyMatchTheGenericPath(handler: Logger.Metadata) {
         let entry = AccessLogEntry(method: "GET", path: "/api/v1/posts/7", status: 404, durationMS: "1.234", bytes: 22)
-        let handler: Logger.Metadata = ["request_id": "abc", "pid": "42", "zone": "a b"]
+        var line = LogLine(label: "test", level: .info)
+        for (key, value) in handler { line[metadataKey: key] = value }
         let event = LogEvent(level: .info, message: "request", metadata: entry.metadata, source: nil, file: #fileID, function: #function, line: #line)
-        let direct = LogLine.accessFields(entry, handler).map { "\($0.key)=\($0.value)" }
+        let direct = line.accessFields(entry).map { "\($0.key)=\($0.value)" }
         #expect(direct == LogLine.fields(handler, event).map { "\($0.key)=\($0.value)" })
-        #expect(direct == ["bytes=22", "duration_ms=1.234", "method=GET", "path=/api/v1/posts/7", "pid=42", "request_id=abc", "status=404", "zone=a b"])
+        #expect(line.metadata == handler)
+        if handler["zone"] != nil {
+            #expect(direct == ["bytes=22", "duration_ms=1.234", "method=GET", "path=/api/v1/posts/7", "pid=42", "request_id=abc", "status=404", "zone=a b"])
+        }
+    }
+
+    @Test func theRequestIDIsMetadataLikeAnyOther() {
+        var line = LogLine(label: "test", level: .info)
+        line.metadata = ["request_id": "r1", "pid": "9"]
+        #expect(line[metadataKey: "request_id"] == "r1")
+        line[metadataKey: "request_id"] = "r2"
+        #expect(line.metadata == ["request_id": "r2", "pid": "9"])
+        line[metadataKey: "request_id"] = nil
+        line.metadata["zone"] = "z"
+        #expect(line.metadata == ["pid": "9", "zone": "z"])
     }
 
     @Test func pidIsAddedWhenTheMetadataHasNone() {
