@@ -4,13 +4,7 @@ import Glibc
 /// environment and body on stdin. Serve it on stdout and return.
 enum CGI {
     static func serveOne(_ handler: FastCGIHandler, bodyLimit: Int) -> Int32 {
-        var params = CGIParams()
-        var cursor = environ
-        while let entry = cursor.pointee {
-            let length = strlen(entry)
-            entry.withMemoryRebound(to: UInt8.self, capacity: length) { params.append(entry: UnsafeBufferPointer(start: $0, count: length)) }
-            cursor += 1
-        }
+        let params = CGIParams(environment: environ)
         let declared = Int(params["CONTENT_LENGTH"] ?? "") ?? 0
         var body: [UInt8] = []
         let tooLarge = declared > bodyLimit

@@ -12,10 +12,26 @@ public struct CGIParams: ExpressibleByDictionaryLiteral {
 
     public init() {}
 
-    /// Room for `count` parameters of `bytes` bytes in all, so that reading them allocates twice.
-    init(capacity count: Int, bytes: Int) {
-        entries.reserveCapacity(count)
-        self.bytes.reserveCapacity(bytes)
+    /// libfcgi's `NAME=value` C strings up to the terminating nil, copied into one buffer with one memcpy
+    /// each (an Array append per parameter cost more than the copying). Entries without '=' are skipped.
+    init(environment: UnsafePointer<UnsafeMutablePointer<CChar>?>) {
+        var count = 0, total = 0
+        while let entry = environment[count] { total += strlen(entry); count += 1 }
+        var found: [(start: Int32, equals: Int32, end: Int32)] = []
+        found.reserveCapacity(count)
+        bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+            var offset = 0
+            for index in 0..<count {
+                guard let entry = environment[index] else { break }
+                let length = strlen(entry)
+                guard let equals = memchr(entry, Int32(UInt8(ascii: "=")), length) else { continue }
+                memcpy(buffer.baseAddress! + offset, entry, length)
+                found.append((Int32(offset), Int32(offset + UnsafeRawPointer(entry).distance(to: equals)), Int32(offset + length)))
+                offset += length
+            }
+            initialized = offset
+        }
+        entries = found
     }
 
     public init(dictionaryLiteral elements: (String, String)...) {
@@ -31,14 +47,6 @@ public struct CGIParams: ExpressibleByDictionaryLiteral {
         bytes.append(UInt8(ascii: "="))
         bytes += value.utf8
         entries.append((Int32(start), Int32(equals), Int32(bytes.count)))
-    }
-
-    /// Appends a `NAME=value` entry (libfcgi's form); the name ends at the first '='. Without one it is skipped.
-    mutating func append(entry: UnsafeBufferPointer<UInt8>) {
-        guard let equals = entry.firstIndex(of: UInt8(ascii: "=")) else { return }
-        let start = bytes.count
-        bytes.append(contentsOf: entry)
-        entries.append((Int32(start), Int32(start + equals), Int32(bytes.count)))
     }
 
     public subscript(name: String) -> String? {

@@ -254,15 +254,8 @@ final class Worker {
 
     /// libfcgi's `NAME=value` strings, copied out before FCGX_Finish_r frees them.
     private func readParams() -> CGIParams {
-        var count = 0, total = 0
-        while let entry = request.envp?[count] { total += strlen(entry); count += 1 }
-        var params = CGIParams(capacity: count, bytes: total)
-        for index in 0..<count {
-            guard let entry = request.envp?[index] else { break }
-            let length = strlen(entry)
-            entry.withMemoryRebound(to: UInt8.self, capacity: length) { params.append(entry: UnsafeBufferPointer(start: $0, count: length)) }
-        }
-        return params
+        guard let environment = request.envp else { return CGIParams() }
+        return CGIParams(environment: environment)
     }
 
     /// Reads stdin to its end, up to the limit. Above it the rest is not read (and the connection is closed).

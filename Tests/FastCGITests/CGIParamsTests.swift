@@ -1,15 +1,14 @@
 @testable import FastCGI
+import Glibc
 import Testing
 
 /// The request's parameters as the worker reads them from libfcgi's `NAME=value` strings.
 @Suite struct CGIParamsTests {
     private func params(_ entries: [String]) -> CGIParams {
-        var params = CGIParams()
-        for entry in entries {
-            var entry = entry
-            entry.withUTF8 { params.append(entry: $0) }
-        }
-        return params
+        // As libfcgi hands them over: C strings, then a nil.
+        var environment: [UnsafeMutablePointer<CChar>?] = entries.map { strdup($0) } + [nil]
+        defer { environment.forEach { free($0) } }
+        return environment.withUnsafeBufferPointer { CGIParams(environment: $0.baseAddress!) }
     }
 
     @Test func namesEndAtTheFirstEqualsSign() {

@@ -30,11 +30,11 @@ public enum RequestID {
     public static func generate() -> String {
         var words: (UInt64, UInt64) = (0, 0)
         withUnsafeMutableBytes(of: &words) { randomBytes.fill($0) }
-        let hex = Array("0123456789abcdef".utf8)
         return String(unsafeUninitializedCapacity: 32) { buffer in
             for index in 0..<32 {
                 let word = index < 16 ? words.0 : words.1
-                buffer[index] = hex[Int(truncatingIfNeeded: word >> UInt64(60 - 4 * (index % 16))) & 15]
+                let nibble = UInt8(truncatingIfNeeded: word >> UInt64(60 - 4 * (index % 16))) & 15
+                buffer[index] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
             }
             return 32
         }
