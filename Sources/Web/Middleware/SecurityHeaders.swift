@@ -6,6 +6,9 @@ public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddlewa
 
     public func handle(_ request: Request, context: Context, next: Responder<Context>) throws -> Response {
         var response = try next(request, context)
+        // One copy of a shared response's fields, with room for this header, Cache-Control and the request id
+        // added on the way out, instead of a copy and then growth at each.
+        response.headerFields.reserveCapacity(response.headerFields.count + 3)
         response.headerFields[.xContentTypeOptions] = "nosniff"
         if request.headerFields[.authorization] != nil || (response.route?.sensitive ?? isSensitive(request)) {
             response.headerFields[.cacheControl] = "no-store"
