@@ -40,12 +40,35 @@ enum Signals {
     static func wait(_ fds: inout [pollfd], milliseconds: Int) -> Int32 {
         var open = sigset_t()
         sigemptyset(&open)
+        let ready: Int32
         if milliseconds < 0 {
-            return ppoll(&fds, nfds_t(fds.count), nil, &open)
+            ready = ppoll(&fds, nfds_t(fds.count), nil, &open)
+        } else {
+            var timeout = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
+            ready = ppoll(&fds, nfds_t(fds.count), &timeout, &open)
         }
-        var timeout = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
-        return ppoll(&fds, nfds_t(fds.count), &timeout, &open)
+        if ready > 0 { deliverPending() }
+        return ready
     }
+
+    /// ppoll lets a pending signal in only when it has to sleep. A worker whose descriptors are always ready
+    /// (steady load) would never see its TERM: one kept serving for the whole graceful timeout under load.
+    /// So when ppoll returned at once, let pending signals in here, checked at most every 10 ms.
+    private static func deliverPending() {
+        let now = monotonicNanos()
+        guard now - lastPendingCheck >= 10_000_000 else { return }
+        lastPendingCheck = now
+        var pending = sigset_t()
+        sigpending(&pending)
+        guard watched.contains(where: { sigismember(&pending, $0) == 1 }) else { return }
+        var set = sigset_t()
+        sigemptyset(&set)
+        for sig in watched { sigaddset(&set, sig) }
+        sigprocmask(SIG_UNBLOCK, &set, nil)  // the handlers run before this returns
+        sigprocmask(SIG_BLOCK, &set, nil)
+    }
+
+    nonisolated(unsafe) private static var lastPendingCheck: Int64 = 0
 
     /// Restores default dispositions and an empty mask, for a child about to exec.
     static func resetForExec() {
