@@ -1,4 +1,3 @@
-
 /// Where and how to connect. Parsed from a URL; the password is supplied separately (environment or file,
 /// read by the app) or in the URL's user info. `description` never shows the password.
 ///
@@ -189,16 +188,22 @@ public struct DatabaseConfiguration: Sendable, Equatable, CustomStringConvertibl
 /// `%XX` escapes decoded (no `+` for space, as in a URL's user, path and query values); nil when an escape is
 /// malformed or the bytes are not UTF-8.
 private func percentDecoded(_ text: Substring) -> String? {
+    func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+    let utf8 = Array(text.utf8)
     var bytes: [UInt8] = []
-    var i = text.utf8.startIndex
-    while i < text.utf8.endIndex {
-        let byte = text.utf8[i]
-        i = text.utf8.index(after: i)
-        guard byte == UInt8(ascii: "%") else { bytes.append(byte); continue }
-        guard let end = text.utf8.index(i, offsetBy: 2, limitedBy: text.utf8.endIndex),
-              let value = UInt8(String(text[i..<end]), radix: 16) else { return nil }
-        bytes.append(value)
-        i = end
+    var i = 0
+    while i < utf8.count {
+        guard utf8[i] == UInt8(ascii: "%") else { bytes.append(utf8[i]); i += 1; continue }
+        guard i + 2 < utf8.count, let high = hexValue(utf8[i + 1]), let low = hexValue(utf8[i + 2]) else { return nil }
+        bytes.append(high << 4 | low)
+        i += 3
     }
     return String(validating: bytes, as: UTF8.self)
 }

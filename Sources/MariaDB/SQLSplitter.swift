@@ -1,4 +1,3 @@
-
 /// Splits a migration file into statements at `;`.
 ///
 /// Understands just enough SQL to not split inside text: '...' and "..." strings (with backslash and

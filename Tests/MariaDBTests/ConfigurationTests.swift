@@ -22,6 +22,14 @@ import Testing
         #expect(c.database == "perch")
     }
 
+    @Test func percentEscapesAreDecoded() throws {
+        let c = try DatabaseConfiguration(url: "mariadb://%61pp:p%40ss%2Fw%C3%A9rd+@db/my%2Ddb?socket=%2Frun%2Fdb.sock")
+        #expect(c.user == "app")
+        #expect(c.password == "p@ss/wérd+")  // '+' stays a plus in a URL's user info
+        #expect(c.database == "my-db")
+        #expect(c.endpoint == .socket(path: "/run/db.sock"))
+    }
+
     @Test func defaultPortAndTLS() throws {
         let c = try DatabaseConfiguration(url: "mariadb://app@db/perch?tls=verify&tls_ca=/etc/ca.pem")
         #expect(c.endpoint == .tcp(host: "db", port: 3306))
@@ -39,6 +47,10 @@ import Testing
         ("mariadb://u@h/db?socket=relative.sock", "absolute"),
         ("mariadb://u@h/a/b", "'/'"),
         ("just text", "scheme"),
+        ("mariadb://u:p%zz@h/db", "percent-encoding in password"),
+        ("mariadb://u:p%+1@h/db", "percent-encoding in password"),  // no sign allowed in an escape
+        ("mariadb://u:p%4@h/db", "percent-encoding in password"),
+        ("mariadb://u@h/d%FFb", "percent-encoding in database"),    // not UTF-8
     ])
     func malformedURLsGiveClearErrors(url: String, fragment: String) {
         do {

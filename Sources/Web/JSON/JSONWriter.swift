@@ -1,4 +1,3 @@
-
 // Compact JSON serialisation. Non-finite doubles have no JSON form and are written as null.
 enum JSONWriter {
     static func write(_ value: JSONValue, into out: inout [UInt8]) {
