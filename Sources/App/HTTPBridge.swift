@@ -72,18 +72,13 @@ public enum Service {
         let config = try AppConfiguration.fromProcess()
         bootstrapLogging(level: config.logLevel)
         let logger = Logger(label: "perch")
-        // Built once, before any fork, as preforking servers preload their app: the workers share its pages
-        // instead of each building (and mapping the code of) its own. Nothing in it is connected yet: each
-        // worker opens its own database connection on first use.
-        let application = PerchApp.makeApplication(services: AppServices(config: config, logger: logger), logger: logger)
         do {
-            return try Pool.run(config: config.pool, logger: logger, beforeFork: {
-                checkDatabase(config, logger: logger)
-                warmUp(application)
-            }) {
+            return try Pool.run(config: config.pool, logger: logger, beforeFork: { checkDatabase(config, logger: logger) }) {
                 // In the worker, after fork: its pid in the metadata spares LogLine a getpid() per line.
-                application.logger[metadataKey: "pid"] = "\(getpid())"
-                return HTTPBridge(application: application, bodyLimit: config.pool.bodyLimit)
+                var logger = logger
+                logger[metadataKey: "pid"] = "\(getpid())"
+                let services = AppServices(config: config, logger: logger)
+                return HTTPBridge(application: PerchApp.makeApplication(services: services, logger: logger), bodyLimit: config.pool.bodyLimit)
             }
         } catch let error as ConfigurationError {
             throw AppConfigurationError(problems: [error.description])  // socket problems are the operator's to fix
@@ -104,15 +99,6 @@ extension Service {
             logger.warning("database not reachable at start: workers connect when a request needs it")
         }
         connection.close()
-    }
-
-    /// One request answered in the master, unlogged, so that the runtime's type and conformance caches
-    /// that every request needs are filled once, before fork, rather than in each worker.
-    static func warmUp(_ application: Application<AppContext>) {
-        let level = application.logger.logLevel
-        application.logger.logLevel = .critical
-        _ = application.respond(to: Request(method: .get, uri: "/api/v1/health"))
-        application.logger.logLevel = level
     }
 
     /// The OpenAPI document the service serves at /openapi.json, for `perch openapi`.

@@ -5,7 +5,9 @@ import Logging
 /// of server: a master with a pool, a single worker when a web server spawned us, or one CGI request.
 public enum Pool {
     /// `makeHandler` runs in each worker after fork (and once in check-only mode, to validate a reload).
-    /// `beforeFork` runs once in a pool's master, before the first fork: what it loads, workers share.
+    /// `beforeFork` runs once in a pool's master, before the first fork: what it loads, workers share. Not after
+    /// a reload's re-exec, where the old workers have stopped accepting and the new ones should start at once
+    /// (with the database check there, CI's reload-under-writes test saw a 502 about one run in three).
     public static func run(config: PoolConfiguration, logger: Logger, beforeFork: () -> Void = {},
                            makeHandler: @escaping () throws -> FastCGIHandler) throws -> Int32 {
         if Command.isCheckOnly {
@@ -29,7 +31,7 @@ public enum Pool {
             _ = worker.run()
             return 0
         }
-        beforeFork()
+        if listener.origin != .reloaded { beforeFork() }
         let master = try Master(listener: listener, config: config, command: Command(), logger: logger, makeHandler: makeHandler)
         return master.run()
     }

@@ -13,8 +13,7 @@ public final class Application<Context: RequestContext> {
     public var openAPIDocument: JSONValue { openAPI.document }
     public var openAPIBytes: [UInt8] { openAPI.bytes }
     private let openAPI: OpenAPICache
-    /// The logger each request's logger starts from (a pool worker adds its pid after fork).
-    public var logger: Logger
+    private let logger: Logger
     private let makeContext: (Request, String, Logger) -> Context
     private var responder: Responder<Context>!
 

@@ -52,9 +52,9 @@ struct FaultTests {
         #expect(!orphan.process.log.contains("database reachable at start"))
     }
 
-    /// The app is built and warmed in the master before fork: the warm-up request leaves no access line, and
-    /// each worker logs its requests under its own pid.
-    @Test func preloadedAppLogsRequestsUnderEachWorkersPid() throws {
+    /// The master's start-up work (the database check) leaves no access line, and each worker logs its
+    /// requests under its own pid.
+    @Test func workersLogRequestsUnderTheirOwnPid() throws {
         let server = PrivateMariaDB()
         let database = try server.makeMigratedDatabase()
         var environment = Self.appEnvironment(database)

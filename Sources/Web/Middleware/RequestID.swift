@@ -49,18 +49,15 @@ final class RandomBytes: @unchecked Sendable {
     private var pool = [UInt8](repeating: 0, count: 4096)
     private var used: Int
     private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    /// Bumped in every child right after fork; the pool is refilled when it differs from `filledIn`.
-    nonisolated(unsafe) private static var forks = 0
-    private var filledIn = -1
+    /// The process that filled the pool: a forked child (a worker of a preloaded app) refills its own. A pid
+    /// check rather than a pthread_atfork handler, which would run Swift code inside fork (and did hang
+    /// workers forked under AddressSanitizer, whose allocator lock fork holds).
+    private var filledBy: pid_t = 0
 
     init() {
         used = pool.count
         pthread_mutex_init(lock, nil)
-        _ = RandomBytes.countForks
     }
-
-    /// Registered once per process, however many instances there are.
-    private static let countForks: Void = { pthread_atfork(nil, nil) { RandomBytes.forks &+= 1 } }()
 
     deinit {
         pthread_mutex_destroy(lock)
@@ -70,10 +67,11 @@ final class RandomBytes: @unchecked Sendable {
     func fill(_ buffer: UnsafeMutableRawBufferPointer) {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
-        if buffer.count > pool.count - used || filledIn != RandomBytes.forks {
+        let pid = getpid()
+        if buffer.count > pool.count - used || filledBy != pid {
             pool.withUnsafeMutableBytes { arc4random_buf($0.baseAddress!, $0.count) }
             used = 0
-            filledIn = RandomBytes.forks
+            filledBy = pid
         }
         pool.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[used..<(used + buffer.count)])) }
         used += buffer.count
