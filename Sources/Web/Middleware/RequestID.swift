@@ -49,9 +49,8 @@ final class RandomBytes: @unchecked Sendable {
     private var pool = [UInt8](repeating: 0, count: 4096)
     private var used: Int
     private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    /// The process that filled the pool: a forked child (a worker of a preloaded app) refills its own. A pid
-    /// check rather than a pthread_atfork handler, which would run Swift code inside fork (and did hang
-    /// workers forked under AddressSanitizer, whose allocator lock fork holds).
+    /// The process that filled the pool: a forked child refills its own. A pid check (one cheap system call
+    /// per id) rather than a pthread_atfork handler, so that no Swift code runs inside fork.
     private var filledBy: pid_t = 0
 
     init() {
