@@ -22,15 +22,15 @@ public enum RFC3339 {
     /// space for `T` are accepted too). Nil for anything else, including out-of-range fields.
     public static func parse(_ text: String) -> Date? {
         var scanner = DigitScanner(Array(text.utf8))
-        guard let year = scanner.number(4), scanner.skip("-"), let month = scanner.number(2), scanner.skip("-"),
+        guard let year = scanner.number(4), scanner.skip(anyOf: "-"), let month = scanner.number(2), scanner.skip(anyOf: "-"),
               let day = scanner.number(2), scanner.skip(anyOf: "Tt "),
-              let hour = scanner.number(2), scanner.skip(":"), let minute = scanner.number(2), scanner.skip(":"),
+              let hour = scanner.number(2), scanner.skip(anyOf: ":"), let minute = scanner.number(2), scanner.skip(anyOf: ":"),
               let second = scanner.number(2),
               (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day),
               hour < 24, minute < 60, second < 60
         else { return nil }
         var fraction = 0.0
-        if scanner.skip(".") {
+        if scanner.skip(anyOf: ".") {
             var scale = 0.1
             var digits = 0
             while let d = scanner.digit() { fraction += Double(d) * scale; scale /= 10; digits += 1 }
@@ -38,7 +38,7 @@ public enum RFC3339 {
         }
         var offset: Int64 = 0
         if !scanner.skip(anyOf: "Zz") {
-            guard let sign = scanner.take(anyOf: "+-"), let h = scanner.number(2), scanner.skip(":"),
+            guard let sign = scanner.take(anyOf: "+-"), let h = scanner.number(2), scanner.skip(anyOf: ":"),
                   let m = scanner.number(2), h < 24, m < 60 else { return nil }
             offset = (h * 60 + m) * 60 * (sign == UInt8(ascii: "-") ? -1 : 1)
         }
@@ -99,6 +99,6 @@ private struct DigitScanner {
         return bytes[position - 1]
     }
 
-    mutating func skip(_ character: String) -> Bool { take(anyOf: character) != nil }
-    mutating func skip(anyOf characters: String) -> Bool { skip(characters) }
+    /// Steps over one of `characters` if it comes next.
+    mutating func skip(anyOf characters: String) -> Bool { take(anyOf: characters) != nil }
 }
