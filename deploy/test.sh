@@ -35,6 +35,17 @@ export PATH="$PWD/$venv/bin:$PATH"
 # The toolchain first: Debian's llvm-14 tools cannot read this compiler's profiles.
 export PATH="/opt/swift/usr/bin:$PATH"
 
+# Everything the tests (and SwiftPM) put in the temp dir goes into one folder, removed at the end. 1777 as
+# /tmp: Apache's and lighttpd's tests run perch as www-data inside it.
+TMPDIR="$(mktemp -d "${TMPDIR:-/tmp}/perch-tests.XXXXXX")" && chmod 1777 "$TMPDIR" && export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
+# The tests remove their folders when their process exits; anything left is a fixture that does not.
+fail_on_leftovers() {
+    local left
+    left="$(find "$TMPDIR" -mindepth 1 -maxdepth 1 -name 'perch-*')"
+    if [ -n "$left" ]; then echo "test.sh: the tests left these behind in $TMPDIR:" >&2; echo "$left" >&2; exit 1; fi
+}
+
 # Settings compiled into every binary of a build (perch, the tests) as a small C object: the tests start perch
 # with a clean environment (only PERCH_*), and Apache or lighttpd spawn copies of it with their own, so an
 # exported variable would not reach every process. Prints the linker flags for swift build/test; the object's
@@ -81,6 +92,7 @@ fail_on_reports() {  # fail_on_reports <folder> <sanitizer name>
 swift build
 export PERCH_BIN="$PWD/.build/debug/perch"
 swift test "$@"
+fail_on_leftovers
 
 # Stage 2: the same suite under AddressSanitizer, with the perch processes it spawns sanitized too.
 # Reports go to files (a worker's stderr is a log nobody reads), and any report fails the run.
