@@ -44,36 +44,57 @@ public enum RequestID {
 }
 
 /// Random bytes from the kernel (getrandom(2), through glibc's arc4random_buf) taken 4 KB at a time, so that
-/// a request id costs no system call of its own. A forked child never reuses its parent's unused bytes.
+/// a request id costs no system call of its own. A forked child never reuses its parent's unused bytes: the
+/// pool is a page the kernel hands a child zeroed (MADV_WIPEONFORK, Linux 4.14), and its first word counts
+/// the bytes still unused, so a child finds none. Where that advice is refused, a pid check per draw does it.
 final class RandomBytes: @unchecked Sendable {
-    private var pool = [UInt8](repeating: 0, count: 4096)
-    private var used: Int
+    private static let pageSize = 4096
+    private static let header = MemoryLayout<Int>.size
+    private let page: UnsafeMutableRawPointer
+    private let wipedOnFork: Bool
     private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    /// The process that filled the pool: a forked child refills its own. A pid check (one cheap system call
-    /// per id) rather than a pthread_atfork handler, so that no Swift code runs inside fork.
+    /// Without the advice: the process that filled the pool.
     private var filledBy: pid_t = 0
 
     init() {
-        used = pool.count
+        guard let mapped = mmap(nil, Self.pageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              mapped != MAP_FAILED else { fatalError("RandomBytes: mmap of one page failed: errno \(errno)") }
+        page = mapped
+        #if os(Linux)
+        wipedOnFork = madvise(page, Self.pageSize, MADV_WIPEONFORK) == 0
+        #else
+        wipedOnFork = false
+        #endif
         pthread_mutex_init(lock, nil)
     }
 
     deinit {
+        munmap(page, Self.pageSize)
         pthread_mutex_destroy(lock)
         lock.deallocate()
     }
 
+    /// The count of unused bytes at the pool's end; zero in a fresh page or a forked child's copy.
+    private var unused: Int {
+        get { page.load(as: Int.self) }
+        set { page.storeBytes(of: newValue, as: Int.self) }
+    }
+
     func fill(_ buffer: UnsafeMutableRawBufferPointer) {
+        let capacity = Self.pageSize - Self.header
+        precondition(buffer.count <= capacity, "RandomBytes: at most \(capacity) bytes per draw")
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
-        let pid = getpid()
-        if buffer.count > pool.count - used || filledBy != pid {
-            pool.withUnsafeMutableBytes { arc4random_buf($0.baseAddress!, $0.count) }
-            used = 0
-            filledBy = pid
+        if !wipedOnFork && filledBy != getpid() {
+            unused = 0
+            filledBy = getpid()
         }
-        pool.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[used..<(used + buffer.count)])) }
-        used += buffer.count
+        if buffer.count > unused {
+            arc4random_buf(page + Self.header, capacity)
+            unused = capacity
+        }
+        buffer.copyMemory(from: UnsafeRawBufferPointer(start: page + Self.pageSize - unused, count: buffer.count))
+        unused -= buffer.count
     }
 }
 
