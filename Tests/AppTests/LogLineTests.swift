@@ -57,15 +57,18 @@ import Web
         [:], ["request_id": "only"], ["pid": "7", "bytes": "shadowed", "path": "shadowed", "request_ie": "x", "request_iz": "y"],
     ] as [Logger.Metadata])
     func accessLinesWrittenDirectlyMatchTheGenericPath(handler: Logger.Metadata) {
-        let entry = AccessLogEntry(method: "GET", path: "/api/v1/posts/7", status: 404, durationMS: "1.234", bytes: 22)
+        let entry = AccessLogEntry(method: "GET", path: "/api/v1/posts/7", status: 404, durationMicros: 1_234, bytes: 22)
         var line = LogLine(label: "test", level: .info)
         for (key, value) in handler { line[metadataKey: key] = value }
         let event = LogEvent(level: .info, message: "request", metadata: entry.metadata, source: nil, file: #fileID, function: #function, line: #line)
-        let direct = line.accessFields(entry).map { "\($0.key)=\($0.value)" }
-        #expect(direct == LogLine.fields(handler, event).map { "\($0.key)=\($0.value)" })
+        let time = timespec(tv_sec: 1_795_000_000, tv_nsec: 5_000_000)
+        let direct = String(decoding: line.accessLine(entry, time: time), as: UTF8.self)
+        #expect(direct == String(decoding: LogLine.render(time: time, level: .info, message: "request",
+                                                          fields: LogLine.fields(handler, event)), as: UTF8.self))
         #expect(line.metadata == handler)
         if handler["zone"] != nil {
-            #expect(direct == ["bytes=22", "duration_ms=1.234", "method=GET", "path=/api/v1/posts/7", "pid=42", "request_id=abc", "status=404", "zone=a b"])
+            #expect(direct == "2026-11-18T11:06:40.005Z level=info msg=request bytes=22 duration_ms=1.234 method=GET "
+                + "path=/api/v1/posts/7 pid=42 request_id=abc status=404 zone=\"a b\"\n")
         }
     }
 

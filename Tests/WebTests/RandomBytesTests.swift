@@ -17,8 +17,10 @@ import Testing
         #expect(seen.count == 600)
     }
 
-    @Test func aForkedChildDrawsFreshBytes() throws {
-        let source = RandomBytes()
+    /// With the kernel wiping the pool in a child, and with the pid check that stands in where it cannot.
+    @Test(arguments: [true, false])
+    func aForkedChildDrawsFreshBytes(adviseWipeOnFork: Bool) throws {
+        let source = RandomBytes(adviseWipeOnFork: adviseWipeOnFork)
         _ = draw(source)  // the pool is filled in the parent
         var pipeFDs: [Int32] = [0, 0]
         #expect(pipe(&pipeFDs) == 0)

@@ -11,19 +11,13 @@ public struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
         guard context.logger.logLevel <= .info else { return response }
         let entry = AccessLogEntry(method: request.method.rawValue, path: request.path, status: response.status.code,
-                                   durationMS: Self.milliseconds(micros), bytes: response.body.count)
+                                   durationMicros: max(0, micros), bytes: response.body.count)
         if let writer = context.logger.handler as? AccessLogWriter {
             writer.logAccess(entry)
         } else {
             context.logger.info("request", metadata: entry.metadata)
         }
         return response
-    }
-
-    /// 1234 µs -> "1.234" (ms with three decimals), without going through Double's printing.
-    static func milliseconds(_ micros: Int64) -> String {
-        let fraction = String(micros % 1000)
-        return String(micros / 1000) + "." + String(repeating: "0", count: 3 - fraction.count) + fraction
     }
 }
 
@@ -32,16 +26,22 @@ public struct AccessLogEntry {
     public var method: String
     public var path: String
     public var status: Int
-    /// Milliseconds with three decimals ("12.345").
-    public var durationMS: String
+    /// How long the app took (>= 0); logged as milliseconds with three decimals, `duration_ms=12.345`.
+    public var durationMicros: Int64
     public var bytes: Int
 
-    public init(method: String, path: String, status: Int, durationMS: String, bytes: Int) {
+    public init(method: String, path: String, status: Int, durationMicros: Int64, bytes: Int) {
         self.method = method
         self.path = path
         self.status = status
-        self.durationMS = durationMS
+        self.durationMicros = durationMicros
         self.bytes = bytes
+    }
+
+    /// 1234 µs -> "1.234", without going through Double's printing.
+    public var durationMS: String {
+        let fraction = String(durationMicros % 1000)
+        return String(durationMicros / 1000) + "." + String(repeating: "0", count: 3 - fraction.count) + fraction
     }
 
     /// As log metadata, sorted by key.

@@ -56,12 +56,13 @@ final class RandomBytes: @unchecked Sendable {
     /// Without the advice: the process that filled the pool.
     private var filledBy: pid_t = 0
 
-    init() {
+    /// `adviseWipeOnFork: false` is for the tests of the fallback.
+    init(adviseWipeOnFork: Bool = true) {
         guard let mapped = mmap(nil, Self.pageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
               mapped != MAP_FAILED else { fatalError("RandomBytes: mmap of one page failed: errno \(errno)") }
         page = mapped
         #if os(Linux)
-        wipedOnFork = madvise(page, Self.pageSize, MADV_WIPEONFORK) == 0
+        wipedOnFork = adviseWipeOnFork && madvise(page, Self.pageSize, MADV_WIPEONFORK) == 0
         #else
         wipedOnFork = false
         #endif
