@@ -12,3 +12,39 @@ struct FlowTests {
         try DeployFlow.exercise(baseURL: nginx.baseURL)
     }
 }
+
+/// What nginx answers itself, before or instead of the app, in the API's error shape (API.md: JSON
+/// `{"detail": ...}`), not nginx's HTML pages: found by schemathesis' fuzzing phase (a 413 page for a body
+/// over the limit).
+@Suite(.serialized, .timeLimit(.minutes(2)))
+struct NginxErrorShapeTests {
+    private func expectDetail(_ response: TestResponse, _ status: Int, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(response.status.code == status, "\(response.status) \(response.text)", sourceLocation: sourceLocation)
+        #expect(response.headers[.contentType] == "application/json", sourceLocation: sourceLocation)
+        #expect(response.headers[.xContentTypeOptions] == "nosniff", sourceLocation: sourceLocation)
+        let json = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
+        #expect(json?["detail"] is String, "\(response.text)", sourceLocation: sourceLocation)
+    }
+
+    @Test func bodyTooLargeRateLimitedAndPoolDownAreJSON() throws {
+        let pool = try PerchPool(workers: 1)
+        let nginx = try PrivateNginx(socketPath: pool.socketPath)
+        let client = LiveTestClient(host: "127.0.0.1", port: nginx.port)
+
+        let tooLarge = try client.execute(.post, "/api/v1/posts", raw: String(repeating: "a", count: 1_100_000), contentType: "application/json")
+        expectDetail(tooLarge, 413)
+
+        // The shipped site lets 5 logins a second through, with a burst of 10: thirty at once overflow it.
+        var limited: TestResponse?
+        for _ in 0..<30 where limited == nil {
+            let response = try client.execute(.post, "/api/v1/auth/login", form: [("username", "nobody@example.com"), ("password", "x")])
+            if response.status.code == 429 { limited = response }
+        }
+        let rateLimited = try #require(limited, "nginx's login rate limit never answered")
+        expectDetail(rateLimited, 429)
+        #expect(rateLimited.headers[.retryAfter] == "1")
+
+        pool.stop()
+        expectDetail(try client.execute(.get, "/api/v1/health"), 502)
+    }
+}
