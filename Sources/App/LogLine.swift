@@ -170,32 +170,22 @@ public struct LogLine: LogHandler {
             gmtime_r(&seconds, &parts)
             var head: [UInt8] = []
             head.reserveCapacity(20)
-            appendDigits(Int(parts.tm_year) + 1900, 4, to: &head); head.append(UInt8(ascii: "-"))
-            appendDigits(Int(parts.tm_mon) + 1, 2, to: &head); head.append(UInt8(ascii: "-"))
-            appendDigits(Int(parts.tm_mday), 2, to: &head); head.append(UInt8(ascii: "T"))
-            appendDigits(Int(parts.tm_hour), 2, to: &head); head.append(UInt8(ascii: ":"))
-            appendDigits(Int(parts.tm_min), 2, to: &head); head.append(UInt8(ascii: ":"))
-            appendDigits(Int(parts.tm_sec), 2, to: &head); head.append(UInt8(ascii: "."))
+            Digits.append(Int64(parts.tm_year) + 1900, width: 4, to: &head); head.append(UInt8(ascii: "-"))
+            Digits.append(Int64(parts.tm_mon) + 1, width: 2, to: &head); head.append(UInt8(ascii: "-"))
+            Digits.append(Int64(parts.tm_mday), width: 2, to: &head); head.append(UInt8(ascii: "T"))
+            Digits.append(Int64(parts.tm_hour), width: 2, to: &head); head.append(UInt8(ascii: ":"))
+            Digits.append(Int64(parts.tm_min), width: 2, to: &head); head.append(UInt8(ascii: ":"))
+            Digits.append(Int64(parts.tm_sec), width: 2, to: &head); head.append(UInt8(ascii: "."))
             lastSecond = (time.tv_sec, head)
         }
         out += lastSecond.text
-        appendDigits(time.tv_nsec / 1_000_000, 3, to: &out)
+        Digits.append(Int64(time.tv_nsec / 1_000_000), width: 3, to: &out)
         out.append(UInt8(ascii: "Z"))
     }
 
     /// Per process: perch logs from one thread (the master and each worker have one).
     nonisolated(unsafe) private static var lastSecond: (seconds: Int, text: [UInt8]) = (-1, [])
 
-    /// `value` (>= 0) in decimal, zero-padded to at least `width` digits.
-    private static func appendDigits(_ value: Int, _ width: Int, to out: inout [UInt8]) {
-        var divisor = 1, count = 1
-        while value / divisor >= 10 { divisor *= 10; count += 1 }
-        if count < width { out += repeatElement(UInt8(ascii: "0"), count: width - count) }
-        while divisor > 0 {
-            out.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
-            divisor /= 10
-        }
-    }
 }
 
 /// The access line without swift-log's metadata dictionary and event, and without a field list: the same
@@ -223,12 +213,12 @@ extension LogLine: AccessLogWriter {
         }
         _ = handlerFields(upTo: "bytes")
         out += " bytes=".utf8
-        Self.appendDigits(entry.bytes, 1, to: &out)
+        Digits.append(Int64(entry.bytes), to: &out)
         _ = handlerFields(upTo: "duration_ms")
         out += " duration_ms=".utf8
-        Self.appendDigits(Int(entry.durationMicros / 1000), 1, to: &out)
+        Digits.append(entry.durationMicros / 1000, to: &out)
         out.append(UInt8(ascii: "."))
-        Self.appendDigits(Int(entry.durationMicros % 1000), 3, to: &out)
+        Digits.append(entry.durationMicros % 1000, width: 3, to: &out)
         _ = handlerFields(upTo: "method")
         Self.appendField("method", entry.method, to: &out)
         _ = handlerFields(upTo: "path")
@@ -238,7 +228,7 @@ extension LogLine: AccessLogWriter {
         if let requestID { Self.appendField("request_id", Self.text(requestID), to: &out) }
         _ = handlerFields(upTo: "status")
         out += " status=".utf8
-        Self.appendDigits(entry.status, 1, to: &out)
+        Digits.append(Int64(entry.status), to: &out)
         for field in remaining { Self.appendField(field.key, field.value, to: &out) }
         out.append(UInt8(ascii: "\n"))
         return out

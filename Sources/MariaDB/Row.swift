@@ -49,9 +49,10 @@ public struct Row: Sendable {
         return try decode(values[index], column: "at position \(index)", as: type)
     }
 
-    private func decode<T: DatabaseValueConvertible>(_ value: DatabaseValue, column: String, as type: T.Type) throws -> T {
+    /// `column` names it in the error only: made for every value read, it cost more than the reading.
+    private func decode<T: DatabaseValueConvertible>(_ value: DatabaseValue, column: @autoclosure () -> String, as type: T.Type) throws -> T {
         guard let decoded = T(databaseValue: value) else {
-            throw DatabaseError.decoding("column \(column) holds \(value.kind), not \(T.self)")
+            throw DatabaseError.decoding("column \(column()) holds \(value.kind), not \(T.self)")
         }
         return decoded
     }

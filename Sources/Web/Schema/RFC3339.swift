@@ -12,10 +12,20 @@ public enum RFC3339 {
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
-        var out = padded(Int64(parts.tm_year) + 1900, 4) + "-" + padded(Int64(parts.tm_mon) + 1, 2)
-        out += "-" + padded(Int64(parts.tm_mday), 2) + "T" + padded(Int64(parts.tm_hour), 2)
-        out += ":" + padded(Int64(parts.tm_min), 2) + ":" + padded(Int64(parts.tm_sec), 2)
-        return out + "." + padded(micros, 6) + "Z"
+        var out: [UInt8] = []
+        out.reserveCapacity(27)
+        func field(_ value: Int64, _ width: Int, then separator: Unicode.Scalar) {
+            Digits.append(value, width: width, to: &out)
+            out.append(UInt8(ascii: separator))
+        }
+        field(Int64(parts.tm_year) + 1900, 4, then: "-")
+        field(Int64(parts.tm_mon) + 1, 2, then: "-")
+        field(Int64(parts.tm_mday), 2, then: "T")
+        field(Int64(parts.tm_hour), 2, then: ":")
+        field(Int64(parts.tm_min), 2, then: ":")
+        field(Int64(parts.tm_sec), 2, then: ".")
+        field(micros, 6, then: "Z")
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `YYYY-MM-DD` `T` `hh:mm:ss`, optional fraction, then `Z` or `±hh:mm` (RFC 3339 §5.6; `t`, `z` and a
@@ -60,12 +70,6 @@ public enum RFC3339 {
         case 4, 6, 9, 11: return 30
         default: return 31
         }
-    }
-
-    /// `value` in decimal, zero-padded on the left to `width` digits.
-    static func padded(_ value: Int64, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 }
 
