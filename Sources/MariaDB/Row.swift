@@ -35,6 +35,9 @@ public struct Row: Sendable {
         values[index]
     }
 
+    // Inlinable, so that the app's reads are specialized for their types: generic, each value read looked up
+    // Optional's metadata at run time, most of a row's decoding cost.
+    @inlinable
     public func get<T: DatabaseValueConvertible>(_ name: String, as type: T.Type = T.self) throws -> T {
         guard let i = columns.index(of: name) else {
             throw DatabaseError.decoding("no column named '\(name)' (columns: \(columns.names.joined(separator: ", ")))")
@@ -42,6 +45,7 @@ public struct Row: Sendable {
         return try decode(values[i], column: "'\(name)'", as: type)
     }
 
+    @inlinable
     public func get<T: DatabaseValueConvertible>(_ index: Int, as type: T.Type = T.self) throws -> T {
         guard values.indices.contains(index) else {
             throw DatabaseError.decoding("no column at position \(index) (row has \(values.count))")
@@ -50,10 +54,14 @@ public struct Row: Sendable {
     }
 
     /// `column` names it in the error only: made for every value read, it cost more than the reading.
-    private func decode<T: DatabaseValueConvertible>(_ value: DatabaseValue, column: @autoclosure () -> String, as type: T.Type) throws -> T {
-        guard let decoded = T(databaseValue: value) else {
-            throw DatabaseError.decoding("column \(column()) holds \(value.kind), not \(T.self)")
-        }
+    @inlinable
+    func decode<T: DatabaseValueConvertible>(_ value: DatabaseValue, column: @autoclosure () -> String, as type: T.Type) throws -> T {
+        guard let decoded = T(databaseValue: value) else { throw Self.mismatch(value, column: column(), expected: T.self) }
         return decoded
+    }
+
+    @usableFromInline
+    static func mismatch(_ value: DatabaseValue, column: String, expected: Any.Type) -> DatabaseError {
+        .decoding("column \(column) holds \(value.kind), not \(expected)")
     }
 }

@@ -38,22 +38,24 @@ enum JSONWriter {
         var s = s
         out.append(UInt8(ascii: "\""))
         s.withUTF8 { utf8 in
-            var runStart = 0
-            for index in 0..<utf8.count where needsEscape(utf8[index]) {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                writeEscape(utf8[index], into: &out)
-                runStart = index + 1
+            escapeTable.withUnsafeBufferPointer { escapes in
+                var runStart = 0
+                for index in 0..<utf8.count where escapes[Int(utf8[index])] {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                    writeEscape(utf8[index], into: &out)
+                    runStart = index + 1
+                }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
             }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
         }
         out.append(UInt8(ascii: "\""))
     }
 
-    /// Control characters, `"` and `\`, and `<`, `>`, `&` (so a JSON body can never be sniffed or embedded
-    /// as markup).
-    private static func needsEscape(_ byte: UInt8) -> Bool {
+    /// The bytes to escape, by value: control characters, `"` and `\`, and `<`, `>`, `&` (so a JSON body can
+    /// never be sniffed or embedded as markup). A table: a test per byte cost a third of writing a string.
+    private static let escapeTable: [Bool] = (0...255).map { (byte: Int) -> Bool in
         switch byte {
-        case 0..<0x20, 0x7F, UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "&"): return true
+        case 0..<0x20, 0x7F, 0x22, 0x5C, 0x3C, 0x3E, 0x26: return true  // " \ < > &
         default: return false
         }
     }

@@ -37,7 +37,10 @@ public struct ObjectSchema<T>: @unchecked Sendable {
 
     /// The JSON form of a value, members in declaration order.
     public func encode(_ value: T) -> JSONValue {
-        .object(fields.map { ($0.name, $0.encode(value)) })
+        var members: [(String, JSONValue)] = []  // a loop, not map: unspecialized, map looked up metadata per call
+        members.reserveCapacity(fields.count)
+        for field in fields { members.append((field.name, field.encode(value))) }
+        return .object(members)
     }
 
     /// The JSON Schema (2020-12, as OpenAPI 3.1 uses) of the type; nested types go into `registry`.
