@@ -5,16 +5,16 @@ public enum Digits {
     public static func append(_ value: Int64, width: Int = 1, to out: inout [UInt8]) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: an Int64 has at most 19 digits
-        withUnsafeMutableBytes(of: &digits) { buffer in
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in  // an Int64 has at most 19 digits
             var start = buffer.count
             repeat {
                 start -= 1
                 buffer[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
                 magnitude /= 10
             } while magnitude > 0
-            if buffer.count - start < width { out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - (buffer.count - start))) }
-            out.append(contentsOf: buffer[start...])
+            let count = buffer.count - start
+            if count < width { out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - count)) }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start...]))
         }
     }
 }

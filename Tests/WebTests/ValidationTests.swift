@@ -225,3 +225,39 @@ import TestSupport
         #expect(try post("/api/v1/users", ["email": "o'neil+tag@sub.example.co.uk", "password": "12345678"]).status == .created)
     }
 }
+
+/// Fields read a struct's stored properties at their offsets, and anything else through the key path; both
+/// must give the same JSON.
+@Suite struct FieldReadingTests {
+    struct Inner { var count: Int64; var note: String? }
+    struct Stored: SchemaEncodable {
+        var flag: Bool
+        var name: String
+        var inner: Inner
+        var twice: Int64 { inner.count * 2 }
+        static let schema = ObjectSchema<Stored>("Stored") {
+            Field("flag", \.flag, .bool)
+            Field("name", \.name, .string())
+            Field("count", \.inner.count, .int())
+            OptionalField("note", \.inner.note, .string(), required: true)
+            Field("twice", \.twice, .int())
+        }
+    }
+    final class Boxed: SchemaEncodable {
+        let name: String
+        let note: String?
+        init(name: String, note: String?) { self.name = name; self.note = note }
+        static let schema = ObjectSchema<Boxed>("Boxed") {
+            Field("name", \.name, .string())
+            OptionalField("note", \.note, .string(), required: true)
+        }
+    }
+
+    @Test func storedNestedComputedAndClassPropertiesEncodeAlike() {
+        let stored = Stored(flag: true, name: "ünï <x>", inner: Inner(count: 21, note: nil))
+        #expect(Stored.schema.encode(stored).encodedString == #"{"flag":true,"name":"ünï \u003cx\u003e","count":21,"note":null,"twice":42}"#)
+        let noted = Stored(flag: false, name: String(repeating: "long ", count: 10), inner: Inner(count: -1, note: "n"))
+        #expect(Stored.schema.encode(noted) == .object([("flag", false), ("name", .string(noted.name)), ("count", -1), ("note", "n"), ("twice", -2)]))
+        #expect(Boxed.schema.encode(Boxed(name: "b", note: "c")).encodedString == #"{"name":"b","note":"c"}"#)
+    }
+}
