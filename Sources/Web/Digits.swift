@@ -5,16 +5,18 @@ public enum Digits {
     public static func append(_ value: Int64, width: Int = 1, to out: inout [UInt8]) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in  // an Int64 has at most 19 digits
-            var start = buffer.count
+        var count = 1
+        var rest = magnitude / 10
+        while rest > 0 { count += 1; rest /= 10 }
+        // Zeros first (the padding and room for the digits), then the digits from the last one back.
+        for _ in 0..<max(count, width) { out.append(UInt8(ascii: "0")) }
+        out.withUnsafeMutableBufferPointer { buffer in
+            var position = buffer.count
             repeat {
-                start -= 1
-                buffer[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                position -= 1
+                buffer[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
                 magnitude /= 10
             } while magnitude > 0
-            let count = buffer.count - start
-            if count < width { out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - count)) }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start...]))
         }
     }
 }

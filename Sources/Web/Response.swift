@@ -18,19 +18,31 @@ public struct Response: Sendable {
 
     /// A JSON body from a JSON value.
     public static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        var fields = headers
-        fields[.contentType] = jsonContentType
-        return Response(status: status, headerFields: fields, body: value.encoded())
+        json(body: value.encoded(), status: status, headers: headers)
     }
 
     /// A JSON body from a value with a schema (the same schema the OpenAPI document shows).
     public static func json<T: SchemaEncodable>(_ value: T, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        json(T.schema.encode(value), status: status, headers: headers)
+        var body: [UInt8] = []
+        T.schema.write(value, into: &body)
+        return json(body: body, status: status, headers: headers)
     }
 
     /// A JSON array of values with a schema.
     public static func json<T: SchemaEncodable>(_ values: [T], status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        json(.array(values.map(T.schema.encode)), status: status, headers: headers)
+        var body: [UInt8] = [UInt8(ascii: "[")]
+        for (index, value) in values.enumerated() {
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            T.schema.write(value, into: &body)
+        }
+        body.append(UInt8(ascii: "]"))
+        return json(body: body, status: status, headers: headers)
+    }
+
+    private static func json(body: [UInt8], status: HTTPResponse.Status, headers: HTTPFields) -> Response {
+        var fields = headers
+        fields[.contentType] = jsonContentType
+        return Response(status: status, headerFields: fields, body: body)
     }
 
     public static var noContent: Response { Response(status: .noContent) }

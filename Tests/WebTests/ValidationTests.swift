@@ -1,3 +1,4 @@
+import FoundationEssentials
 import HTTPTypes
 import Testing
 import TestSupport
@@ -251,6 +252,45 @@ import TestSupport
             Field("name", \.name, .string())
             OptionalField("note", \.note, .string(), required: true)
         }
+    }
+
+    struct Everything: SchemaEncodable {
+        var stored: Stored
+        var list: [Stored]
+        var when: Date
+        var ratio: Double
+        var extra: JSONValue
+        var kind: String
+        var small: Int
+        var maybe: Stored?
+        static let schema = ObjectSchema<Everything>("Everything") {
+            Field("stored", \.stored, .object())
+            Field("list", \.list, .array(.object()))
+            Field("when", \.when, .dateTime)
+            Field("ratio", \.ratio, .number())
+            Field("extra", \.extra, .any)
+            Field("kind", \.kind, .oneOf(["a", "b"]))
+            Field("small", \.small, .int())
+            OptionalField("maybe", \.maybe, .object(), required: true)
+        }
+    }
+
+    /// Responses are written straight from the schema; the bytes must be `encode`'s JSON, written.
+    @Test func writtenBytesAreTheEncodedJSON() {
+        let stored = Stored(flag: true, name: "q\"\\\n<&>", inner: Inner(count: -4_611_686_018_427_387_904, note: "ü"))  // twice is Int64.min
+        for value in [
+            Everything(stored: stored, list: [], when: Date(timeIntervalSince1970: 1_795_000_000.123456), ratio: 0.5,
+                       extra: ["a": [1, "x", .null]], kind: "a", small: -7, maybe: nil),
+            Everything(stored: stored, list: [stored, stored], when: Date(timeIntervalSince1970: 0), ratio: .nan,
+                       extra: .null, kind: "b", small: .max, maybe: stored),
+        ] {
+            var written: [UInt8] = []
+            Everything.schema.write(value, into: &written)
+            #expect(String(decoding: written, as: UTF8.self) == Everything.schema.encode(value).encodedString)
+        }
+        var boxed: [UInt8] = []
+        Boxed.schema.write(Boxed(name: "b", note: nil), into: &boxed)
+        #expect(String(decoding: boxed, as: UTF8.self) == #"{"name":"b","note":null}"#)
     }
 
     @Test func storedNestedComputedAndClassPropertiesEncodeAlike() {

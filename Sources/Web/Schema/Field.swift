@@ -15,6 +15,8 @@ public struct SchemaField<T> {
     let example: JSONValue?
     let decode: (FieldInput, [LocItem], inout [ValidationIssue]) throws -> Any?
     let encode: (T) -> JSONValue
+    /// `encode`'s JSON as bytes (see `FieldKind.write`).
+    let write: (T, inout [UInt8]) -> Void
     let kindSchema: (SchemaRegistry) -> JSONValue
 
     var required: Bool { absentValue == nil }
@@ -58,6 +60,7 @@ public struct Field<T> {
             description: description, example: example,
             decode: { input, loc, issues in try kind.decode(input, loc, &issues).map { $0 as Any } },
             encode: { [read = propertyReader(keyPath)] in kind.encode(read($0)) },
+            write: { [read = propertyReader(keyPath)] in kind.write(read($0), &$1) },
             kindSchema: kind.jsonSchema)
     }
 }
@@ -79,6 +82,9 @@ public struct OptionalField<T> {
                 return try kind.decode(input, loc, &issues).map { Optional($0) as Any }
             },
             encode: { [read = propertyReader(keyPath)] in read($0).map(kind.encode) ?? .null },
+            write: { [read = propertyReader(keyPath)] value, out in
+                if let present = read(value) { kind.write(present, &out) } else { out += "null".utf8 }
+            },
             kindSchema: kind.jsonSchema)
     }
 }

@@ -23,6 +23,8 @@ public struct ObjectSchema<T>: @unchecked Sendable {
     /// Unknown JSON members give `extra_forbidden` (API.md). Forms and query strings ignore unknown names, as FastAPI does.
     public var forbidExtra: Bool
     let fields: [SchemaField<T>]
+    /// Each field's `"name":` as bytes, made once for `write`.
+    private let memberPrefixes: [[UInt8]]
 
     public init(_ name: String, description: String? = nil, example: JSONValue? = nil, forbidExtra: Bool = true,
                 @SchemaBuilder<T> fields: () -> [SchemaField<T>]) {
@@ -31,6 +33,11 @@ public struct ObjectSchema<T>: @unchecked Sendable {
         self.example = example
         self.forbidExtra = forbidExtra
         self.fields = fields()
+        memberPrefixes = self.fields.map { field in
+            var prefix: [UInt8] = []
+            JSONWriter.writeString(field.name, into: &prefix)
+            return prefix + [UInt8(ascii: ":")]
+        }
     }
 
     public var fieldNames: [String] { fields.map(\.name) }
@@ -41,6 +48,17 @@ public struct ObjectSchema<T>: @unchecked Sendable {
         members.reserveCapacity(fields.count)
         for field in fields { members.append((field.name, field.encode(value))) }
         return .object(members)
+    }
+
+    /// `encode(value)`'s JSON, written as bytes without building it first (response bodies).
+    public func write(_ value: T, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        for index in fields.indices {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out += memberPrefixes[index]
+            fields[index].write(value, &out)
+        }
+        out.append(UInt8(ascii: "}"))
     }
 
     /// The JSON Schema (2020-12, as OpenAPI 3.1 uses) of the type; nested types go into `registry`.
