@@ -25,6 +25,24 @@ import TestSupport
     }
 }
 
+@Suite struct MediaTypeTests {
+    @Test(arguments: [
+        ("application/json", "application/json", true), ("Application/JSON; charset=utf-8", "application/json", true),
+        (" \tapplication/problem+json ;x=1", "application/problem+json", true), ("text/json", "text/json", false),
+        ("", "", false), (";", "", false), ("application/x-www-form-urlencoded", "application/x-www-form-urlencoded", false),
+    ])
+    func mediaTypeIsTrimmedLoweredAndWithoutParameters(header: String, type: String, json: Bool) {
+        let request = Request(method: .post, uri: "/", headerFields: [.contentType: header])
+        #expect(request.contentType == type)
+        #expect(request.isJSON == json)
+        #expect(request.isForm == (type == "application/x-www-form-urlencoded"))
+    }
+
+    @Test func noHeaderNoType() {
+        #expect(Request(method: .post, uri: "/").contentType == nil)
+    }
+}
+
 @Suite struct MiddlewareTests {
     @Test(arguments: [(Int64(0), "0.000"), (5, "0.005"), (1_234, "1.234"), (60_010, "60.010"), (1_000_000, "1000.000")])
     func accessLogDurationIsMillisecondsWithThreeDecimals(micros: Int64, text: String) {

@@ -106,9 +106,9 @@ private func defaultOperationID(_ method: HTTPRequest.Method, _ pattern: PathPat
 private func checkContentType(_ request: Request, accepts mediaType: BodyMediaType?) throws {
     guard !request.body.isEmpty else { return }
     guard let mediaType else { throw HTTPError.unsupportedMediaType }
-    guard request.contentType != nil else { return }
+    guard let type = request.contentType else { return }
     switch mediaType {
-    case .json: if !request.isJSON { throw HTTPError.unsupportedMediaType }
-    case .form: if !request.isForm { throw HTTPError.unsupportedMediaType }
+    case .json: if !Request.isJSON(type) { throw HTTPError.unsupportedMediaType }
+    case .form: if !Request.isForm(type) { throw HTTPError.unsupportedMediaType }
     }
 }
