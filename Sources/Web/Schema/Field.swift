@@ -54,13 +54,14 @@ public struct Field<T> {
     /// A required field, or one with a `default` used when it is absent.
     public init<V>(_ name: String, _ keyPath: KeyPath<T, V>, _ kind: FieldKind<V>, default defaultValue: V? = nil,
                    secret: Bool = false, description: String? = nil, example: JSONValue? = nil) {
+        let read = propertyReader(keyPath)
         erased = SchemaField(
             name: name, keyPath: keyPath, secret: secret, nullable: false,
             absentValue: defaultValue.map { $0 as Any }, defaultJSON: defaultValue.map(kind.encode),
             description: description, example: example,
             decode: { input, loc, issues in try kind.decode(input, loc, &issues).map { $0 as Any } },
-            encode: { [read = propertyReader(keyPath)] in kind.encode(read($0)) },
-            write: { [read = propertyReader(keyPath)] in kind.write(read($0), &$1) },
+            encode: { kind.encode(read($0)) },
+            write: { kind.write(read($0), &$1) },
             kindSchema: kind.jsonSchema)
     }
 }
@@ -73,6 +74,7 @@ public struct OptionalField<T> {
     public init<V>(_ name: String, _ keyPath: KeyPath<T, V?>, _ kind: FieldKind<V>, required: Bool = false,
                    secret: Bool = false, description: String? = nil, example: JSONValue? = nil) {
         let none: V? = nil
+        let read = propertyReader(keyPath)
         erased = SchemaField(
             name: name, keyPath: keyPath, secret: secret, nullable: true,
             absentValue: required ? nil : (none as Any), defaultJSON: required ? nil : .null,
@@ -81,8 +83,8 @@ public struct OptionalField<T> {
                 if case .json(.null) = input { return none as Any }
                 return try kind.decode(input, loc, &issues).map { Optional($0) as Any }
             },
-            encode: { [read = propertyReader(keyPath)] in read($0).map(kind.encode) ?? .null },
-            write: { [read = propertyReader(keyPath)] value, out in
+            encode: { read($0).map(kind.encode) ?? .null },
+            write: { value, out in
                 if let present = read(value) { kind.write(present, &out) } else { out += "null".utf8 }
             },
             kindSchema: kind.jsonSchema)
