@@ -79,6 +79,17 @@ struct DeploySharedHostingTests {
         let post = try DeployFlow.exercise(baseURL: apache.baseURL)
         let load = try abLoad(apache.baseURL + post, requests: 1_000, concurrency: 8)
         #expect(load.complete == 1_000 && load.allSucceeded, "\(load.output)\n\(apache.errorLog)")
+
+        // Apache's own refusals in the API's error shape, not HTML: a body over LimitRequestBody, the pool gone.
+        let tooLarge = try curl(apache.baseURL + "/api/v1/posts", method: "POST",
+                                headers: ["Content-Type": "application/json", "Expect": ""],  // no "100 Continue" first
+                                body: String(repeating: "a", count: 1_100_000))
+        #expect(tooLarge.status == 413 && tooLarge.body == #"{"detail":"Request body too large"}"#, "\(tooLarge.status) \(tooLarge.body)")
+        #expect(tooLarge.headers["content-type"] == "application/json")
+        pool.stop()
+        let gone = try curl(apache.baseURL + "/api/v1/health")
+        #expect(gone.status == 503 && gone.body == #"{"detail":"Service Unavailable"}"#, "\(gone.status) \(gone.body)")
+        #expect(gone.headers["content-type"] == "application/json" && gone.headers["x-content-type-options"] == "nosniff")
     }
 
     @Test func lighttpdModFastcgiSpawnsPerch() throws {
