@@ -105,7 +105,10 @@ final class Worker {
         }
         handleSignals()
         if ready == 0 && getppid() == 1 && !isSingle { stopping = true }  // the master is gone
-        guard ready > 0, !stopping else {
+        // Told to retire just now: serve nothing more here. serveKeptUntilClosed serves what waits on kept
+        // connections and keeps them open; served from here, a connection was closed after its response,
+        // and a POST nginx had just sent on it failed (502: CI saw it in a reload under writes).
+        guard ready > 0, !leaving else {
             closeExpiredKeptConnections()
             return nil
         }

@@ -182,6 +182,27 @@ struct PoolTests {
         }
     }
 
+    /// A worker told to retire (USR2, as a reloading master does) while a request waits on a kept
+    /// connection serves it and keeps the connection open for nginx's next request: closing it after the
+    /// response failed the POST nginx sent next (a 502 in a reload under load).
+    @Test func retiringWorkerKeepsTheConnectionItJustServed() throws {
+        let pool = try PerchPool(workers: 1)
+        let worker = try #require(pool.workerPIDs.first)
+        let connection = try FastCGIConnection(unixPath: pool.socketPath)
+        connection.send(FastCGIConnection.request(fastCGIParams("/api/v1/health"), keepConnection: true))
+        #expect(connection.readResponse()?.hasSuffix(#"{"status":"ok"}"#) == true)
+        // Both at once when the worker next wakes: the request on the kept connection and the USR2.
+        kill(worker, SIGSTOP)
+        connection.send(FastCGIConnection.request(fastCGIParams("/api/v1/health"), keepConnection: true))
+        kill(worker, SIGUSR2)
+        usleep(100_000)
+        kill(worker, SIGCONT)
+        #expect(connection.readResponse()?.hasSuffix(#"{"status":"ok"}"#) == true)
+        connection.send(FastCGIConnection.request(fastCGIParams("/api/v1/health"), keepConnection: true))
+        #expect(connection.readResponse()?.hasSuffix(#"{"status":"ok"}"#) == true, "the retiring worker closed a kept connection")
+        #expect(ChildProcess.isAlive(worker), "it lives on while its connection is open")
+    }
+
     @Test func malformedInputCostsOnlyItsConnection() throws {
         let pool = try PerchPool(workers: 2)
         let nginx = try PrivateNginx(socketPath: pool.socketPath)
