@@ -10,7 +10,11 @@ public final class Columns: Sendable {
         self.indexByName = index
     }
 
-    public func index(of name: String) -> Int? { indexByName[name] }
+    /// The first column of that name. Most results have a handful of columns, and comparing a few names costs
+    /// less than hashing one (every value a row decoder reads comes through here).
+    public func index(of name: String) -> Int? {
+        names.count <= 16 ? names.firstIndex(of: name) : indexByName[name]
+    }
 }
 
 /// One result row. Read by column name or position, typed:

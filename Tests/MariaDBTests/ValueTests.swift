@@ -36,6 +36,19 @@ import Testing
         #expect(row.columns.names == ["i64", "i", "b", "d", "s", "blob_", "at", "u"])
     }
 
+    /// Columns are found by name in a few ways (a scan for small results, a dictionary for wide ones); both
+    /// give the first column of a name, and a missing name is a clear error.
+    @Test(arguments: [3, 40])
+    func columnsAreFoundByNameFirstWins(width: Int) throws {
+        let db = try freshConnection()
+        let extra = (0..<width).map { ", \($0) AS c\($0)" }.joined()
+        let row = try #require(try db.query("SELECT 1 AS a, 2 AS a, 'x' AS b\(extra)").first)
+        #expect(try row.get("a", as: Int64.self) == 1)
+        #expect(try row.get("b", as: String.self) == "x")
+        #expect(try row.get("c\(width - 1)", as: Int64.self) == Int64(width - 1))
+        #expect(throws: DatabaseError.self) { try row.get("missing", as: Int64.self) }
+    }
+
     @Test func microsecondsAndUTCAreKept() throws {
         let db = try freshConnection()
         try db.execute("CREATE TABLE t (at DATETIME(6))")
