@@ -14,3 +14,31 @@ static inline int perch_die_with_parent(int signal) { return prctl(PR_SET_PDEATH
 // accept4 is _GNU_SOURCE too: close-on-exec in the same call as the accept, one system call per connection.
 #include <sys/socket.h>
 int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+
+// The scoreboard's layout, shared by the master and its workers through one MAP_SHARED mapping. Each slot
+// has exactly one writer (its worker; the master only when it assigns or releases the slot), so plain
+// loads and stores suffice. Texts are stored with their length, which is written last.
+#include <stdint.h>
+
+struct perch_scoreboard_header {
+    int64_t started_unix;
+};
+
+struct perch_slot {
+    int32_t pid;
+    int32_t state;
+    uint64_t requests;            // served by the current worker process
+    uint64_t accepted;            // since the pool started: connections taken up
+    uint64_t slow_requests;
+    uint64_t all_busy;            // times a request started while every worker was busy
+    uint64_t max_active;
+    int64_t request_start;        // monotonic ns of the current request; 0 when idle
+    int64_t started_unix;
+    int64_t last_duration_nanos;
+    uint16_t request_id_length;
+    uint16_t method_length;
+    uint16_t uri_length;
+    char request_id[128];
+    char method[16];
+    char uri[288];
+};

@@ -1,3 +1,4 @@
+import CFastCGI
 import Glibc
 
 /// Pool state in shared memory, like PHP-FPM's scoreboard: each worker writes only its own slot, the master
@@ -20,25 +21,26 @@ public final class Scoreboard {
         }
     }
 
-    static let headerSize = 64
-    static let slotSize = 512
-    let base: UnsafeMutableRawPointer
+    let header: UnsafeMutablePointer<perch_scoreboard_header>
+    let slotBase: UnsafeMutablePointer<perch_slot>
     public let slotCount: Int
 
     public init(slots: Int) throws {
         slotCount = slots
-        let size = Scoreboard.headerSize + slots * Scoreboard.slotSize
+        let size = MemoryLayout<perch_scoreboard_header>.stride + slots * MemoryLayout<perch_slot>.stride
         let mapped = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)
         guard let mapped, mapped != MAP_FAILED else { throw ConfigurationError("cannot map the scoreboard: \(errnoText())") }
-        base = mapped  // anonymous memory starts zeroed; it lives as long as the processes that map it
-        base.storeBytes(of: Int64(time(nil)), as: Int64.self)
+        // Anonymous memory starts zeroed; it lives as long as the processes that map it.
+        header = mapped.bindMemory(to: perch_scoreboard_header.self, capacity: 1)
+        slotBase = (mapped + MemoryLayout<perch_scoreboard_header>.stride).bindMemory(to: perch_slot.self, capacity: slots)
+        header.pointee.started_unix = Int64(time(nil))
     }
 
-    public var startedUnix: Int64 { base.load(as: Int64.self) }
+    public var startedUnix: Int64 { header.pointee.started_unix }
 
     public func slot(_ index: Int) -> Slot {
         precondition(index >= 0 && index < slotCount)
-        return Slot(raw: base + Scoreboard.headerSize + index * Scoreboard.slotSize)
+        return Slot(raw: slotBase + index)
     }
 
     public var slots: [Slot] { (0..<slotCount).map(slot) }
@@ -48,93 +50,93 @@ public final class Scoreboard {
         slots.filter { $0.state == .reading || $0.state == .busy }.count
     }
 
-    /// One worker's record. Offsets are fixed so that every process agrees on the layout.
+    /// One worker's record: `struct perch_slot` of the C shim, so every process agrees on the layout.
     public struct Slot {
-        let raw: UnsafeMutableRawPointer
+        let raw: UnsafeMutablePointer<perch_slot>
 
-        public var pid: pid_t { raw.load(fromByteOffset: 0, as: Int32.self) }
-        public var state: State { State(rawValue: raw.load(fromByteOffset: 4, as: Int32.self)) ?? .empty }
+        public var pid: pid_t { raw.pointee.pid }
+        public var state: State { State(rawValue: raw.pointee.state) ?? .empty }
         /// Requests served by the current worker process.
-        public var requests: UInt64 { raw.load(fromByteOffset: 8, as: UInt64.self) }
+        public var requests: UInt64 { raw.pointee.requests }
         /// Since the pool started: connections accepted, slow requests, times all workers were busy.
-        public var accepted: UInt64 { raw.load(fromByteOffset: 16, as: UInt64.self) }
-        public var slowRequests: UInt64 { raw.load(fromByteOffset: 24, as: UInt64.self) }
-        public var allBusy: UInt64 { raw.load(fromByteOffset: 32, as: UInt64.self) }
-        public var maxActive: UInt64 { raw.load(fromByteOffset: 40, as: UInt64.self) }
+        public var accepted: UInt64 { raw.pointee.accepted }
+        public var slowRequests: UInt64 { raw.pointee.slow_requests }
+        public var allBusy: UInt64 { raw.pointee.all_busy }
+        public var maxActive: UInt64 { raw.pointee.max_active }
         /// Monotonic start of the current request in nanoseconds; 0 when idle.
-        public var requestStart: Int64 { raw.load(fromByteOffset: 48, as: Int64.self) }
-        public var startedUnix: Int64 { raw.load(fromByteOffset: 56, as: Int64.self) }
-        public var lastDurationNanos: Int64 { raw.load(fromByteOffset: 64, as: Int64.self) }
-        public var requestID: String { text(at: 80, lengthAt: 72) }
-        public var method: String { text(at: 208, lengthAt: 74) }
-        public var uri: String { text(at: 224, lengthAt: 76) }
+        public var requestStart: Int64 { raw.pointee.request_start }
+        public var startedUnix: Int64 { raw.pointee.started_unix }
+        public var lastDurationNanos: Int64 { raw.pointee.last_duration_nanos }
+        public var requestID: String { withUnsafeBytes(of: &raw.pointee.request_id) { Slot.text($0, length: raw.pointee.request_id_length) } }
+        public var method: String { withUnsafeBytes(of: &raw.pointee.method) { Slot.text($0, length: raw.pointee.method_length) } }
+        public var uri: String { withUnsafeBytes(of: &raw.pointee.uri) { Slot.text($0, length: raw.pointee.uri_length) } }
 
         /// The master claims the slot for a newly forked worker.
         func assign(pid: pid_t) {
-            raw.storeBytes(of: pid, toByteOffset: 0, as: Int32.self)
-            raw.storeBytes(of: Int64(time(nil)), toByteOffset: 56, as: Int64.self)
-            raw.storeBytes(of: 0, toByteOffset: 8, as: UInt64.self)
-            raw.storeBytes(of: 0, toByteOffset: 48, as: Int64.self)
+            raw.pointee.pid = pid
+            raw.pointee.started_unix = Int64(time(nil))
+            raw.pointee.requests = 0
+            raw.pointee.request_start = 0
             set(.starting)
         }
 
         func release() {
             set(.empty)
-            raw.storeBytes(of: 0, toByteOffset: 0, as: Int32.self)
-            raw.storeBytes(of: 0, toByteOffset: 48, as: Int64.self)
+            raw.pointee.pid = 0
+            raw.pointee.request_start = 0
         }
 
-        func set(_ state: State) { raw.storeBytes(of: state.rawValue, toByteOffset: 4, as: Int32.self) }
+        func set(_ state: State) { raw.pointee.state = state.rawValue }
 
         /// A connection arrived: the worker starts reading a request. `active` counts this one.
         func beginReading(active: Int, poolSize: Int) {
-            raw.storeBytes(of: monotonicNanos(), toByteOffset: 48, as: Int64.self)
-            store(text: "", at: 80, lengthAt: 72, capacity: 128)
-            store(text: "", at: 208, lengthAt: 74, capacity: 16)
-            store(text: "", at: 224, lengthAt: 76, capacity: 288)
-            bump(16)
-            if UInt64(active) > maxActive { raw.storeBytes(of: UInt64(active), toByteOffset: 40, as: UInt64.self) }
-            if active >= poolSize { bump(32) }
+            raw.pointee.request_start = monotonicNanos()
+            raw.pointee.request_id_length = 0
+            raw.pointee.method_length = 0
+            raw.pointee.uri_length = 0
+            raw.pointee.accepted &+= 1
+            if UInt64(active) > raw.pointee.max_active { raw.pointee.max_active = UInt64(active) }
+            if active >= poolSize { raw.pointee.all_busy &+= 1 }
             set(.reading)
         }
 
         func beginRunning(method: String, uri: String) {
-            store(text: method, at: 208, lengthAt: 74, capacity: 16)
-            store(text: uri, at: 224, lengthAt: 76, capacity: 288)
+            // Each length is zeroed before its text changes and set after, so a reader never sees a torn text.
+            raw.pointee.method_length = 0
+            raw.pointee.method_length = withUnsafeMutableBytes(of: &raw.pointee.method) { Slot.copy(method, into: $0) }
+            raw.pointee.uri_length = 0
+            raw.pointee.uri_length = withUnsafeMutableBytes(of: &raw.pointee.uri) { Slot.copy(uri, into: $0) }
             set(.busy)
         }
 
-        func noteRequestID(_ id: String) { store(text: id, at: 80, lengthAt: 72, capacity: 128) }
+        func noteRequestID(_ id: String) {
+            raw.pointee.request_id_length = 0
+            raw.pointee.request_id_length = withUnsafeMutableBytes(of: &raw.pointee.request_id) { Slot.copy(id, into: $0) }
+        }
 
         func finish(slowThresholdNanos: Int64, counted: Bool) {
             let duration = monotonicNanos() - requestStart
-            raw.storeBytes(of: duration, toByteOffset: 64, as: Int64.self)
+            raw.pointee.last_duration_nanos = duration
             if counted {
-                bump(8)
-                if duration > slowThresholdNanos { bump(24) }
+                raw.pointee.requests &+= 1
+                if duration > slowThresholdNanos { raw.pointee.slow_requests &+= 1 }
             }
-            raw.storeBytes(of: 0, toByteOffset: 48, as: Int64.self)
+            raw.pointee.request_start = 0
             set(.idle)
         }
 
-        private func bump(_ offset: Int) {
-            raw.storeBytes(of: raw.load(fromByteOffset: offset, as: UInt64.self) &+ 1, toByteOffset: offset, as: UInt64.self)
-        }
-
-        private func store(text: String, at offset: Int, lengthAt lengthOffset: Int, capacity: Int) {
+        /// Copies `text`, cut to the C array's size, into `storage`; returns the length stored.
+        private static func copy(_ text: String, into storage: UnsafeMutableRawBufferPointer) -> UInt16 {
             var text = text
-            text.withUTF8 { bytes in
-                let count = min(bytes.count, capacity)
-                raw.storeBytes(of: UInt16(0), toByteOffset: lengthOffset, as: UInt16.self)
-                if count > 0 { (raw + offset).copyMemory(from: bytes.baseAddress!, byteCount: count) }
-                raw.storeBytes(of: UInt16(count), toByteOffset: lengthOffset, as: UInt16.self)
+            return text.withUTF8 { bytes in
+                let count = min(bytes.count, storage.count)
+                if count > 0 { storage.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: count) }
+                return UInt16(count)
             }
         }
 
-        private func text(at offset: Int, lengthAt lengthOffset: Int) -> String {
-            let length = Int(raw.load(fromByteOffset: lengthOffset, as: UInt16.self))
-            let buffer = UnsafeRawBufferPointer(start: raw + offset, count: length)
-            return String(decoding: buffer, as: UTF8.self)
+        private static func text(_ storage: UnsafeRawBufferPointer, length: UInt16) -> String {
+            String(decoding: storage.prefix(Int(length)), as: UTF8.self)
         }
     }
 }
