@@ -1,8 +1,10 @@
 import FoundationEssentials
+import MariaDB
 import Sodium
 import Web
 
-/// Keyset paging shared by the list routes (users, posts, the caller's posts).
+/// Keyset paging shared by every list route (users, posts, the caller's posts): newest first on
+/// (created_at, id), each page read with one more row than it shows to learn whether another follows.
 
 /// The opaque list cursor: base64url of "created_at_micros:id" of the last item shown.
 public struct PageCursor: Equatable {
@@ -26,6 +28,29 @@ public struct PageCursor: Equatable {
         guard parts.count == 2, let micros = Int64(parts[0]), let id = Int64(parts[1]), micros >= 0, id > 0 else { throw invalid }
         createdAtMicros = micros
         self.id = id
+    }
+}
+
+extension PageCursor {
+    /// The SQL condition "older than the cursor" on `alias`'s (created_at, id). Spelled out
+    /// because MariaDB does not turn a row comparison `(a, b) < (?, ?)` into an index range; the leading
+    /// `<=` (same rows as `a < ? OR (a = ? AND id < ?)`) gives the optimizer one range to walk backwards.
+    static func olderRowsSQL(of alias: String) -> String {
+        "\(alias).created_at <= ? AND (\(alias).created_at < ? OR \(alias).id < ?)"
+    }
+    /// The binds of `olderRowsSQL`.
+    var olderRowsBinds: [DatabaseValue] { [.date(createdAt), .date(createdAt), .int(id)] }
+}
+
+/// One page of a list: the first `limit` of the rows read (the repository reads `limit + 1`), and the
+/// cursor of the next page when there were more.
+struct KeysetPage<Item> {
+    let items: [Item]
+    let nextCursor: String?
+
+    init(_ rows: [Item], limit: Int, key: (Item) -> (createdAt: Date, id: Int64)) {
+        items = Array(rows.prefix(limit))
+        nextCursor = rows.count > limit ? items.last.map { PageCursor(createdAt: key($0).createdAt, id: key($0).id).encoded } : nil
     }
 }
 

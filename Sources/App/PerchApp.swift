@@ -7,8 +7,8 @@ public enum PerchApp {
         let router = Router<AppContext>()
         HealthController().register(on: router)
         AuthController().register(on: router)
-        UsersController().register(on: router)
-        PostsController().register(on: router)
+        UserController().register(on: router)
+        PostController().register(on: router)
         var web = services.config.web
         web.openAPI = OpenAPIInfo(title: "perch", version: "0.1.0",
                                   description: "A JSON API served as a pre-forked FastCGI pool behind nginx.")

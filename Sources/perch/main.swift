@@ -2,7 +2,6 @@ import App
 import ArgumentParser
 import FoundationEssentials
 import Glibc
-import Sodium
 
 struct Perch: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -102,10 +101,10 @@ struct GenerateKey: ParsableCommand {
 
     func run() throws {
         try failing {
-            guard let algorithm = JWTAlgorithm(rawValue: algorithm) else {
+            guard let lines = SigningKeys.configurationLines(algorithmName: algorithm) else {
                 throw CLIError("--algorithm: \"\(algorithm)\" is not HS256 or EdDSA")
             }
-            Superuser.generateKeyLines(algorithm: algorithm).forEach { print($0) }
+            lines.forEach { print($0) }
         }
     }
 }

@@ -154,12 +154,12 @@ import Web
         let app = try TestApp(environment: ["PERCH_LOGIN_MAX_FAILURES": "3"], clock: { now })
         try app.makeUser(email: "ada@example.com")
         for _ in 0..<2 { #expect(try app.login("ada@example.com", "wrong password").status == .unauthorized) }
-        let elsewhere = LoginAttemptsRepository(app.connection)
-        let inFlight = try elsewhere.begin(email: "ada@example.com", address: "127.0.0.1", now: now)
+        let elsewhere = AuthRepository(app.connection)
+        let inFlight = try elsewhere.beginLoginAttempt(email: "ada@example.com", address: "127.0.0.1", now: now)
         #expect(try app.login("ada@example.com").status == .tooManyRequests)
         // the refused attempt took itself back; when the other one ends (here: withdrawn), logins pass again
-        #expect(try elsewhere.attempts(email: "ada@example.com", address: "127.0.0.1", since: now.addingTimeInterval(-60)).count == 3)
-        try elsewhere.withdraw(id: inFlight)
+        #expect(try elsewhere.loginAttempts(email: "ada@example.com", address: "127.0.0.1", since: now.addingTimeInterval(-60)).count == 3)
+        try elsewhere.withdrawLoginAttempt(id: inFlight)
         #expect(try app.login("ada@example.com").status == .ok)
     }
 
@@ -181,7 +181,7 @@ import Web
         let app = try TestApp(environment: strongEnv)
         let weakHash = try weak.services.config.auth.hasher.hash(testPassword)
         let id = try app.makeUser(email: "ada@example.com")
-        try app.connection.execute("UPDATE users SET hashed_password = ? WHERE id = ?", [.string(weakHash), .int(id)])
+        try UserRepository(app.connection).updatePassword(id: id, hashedPassword: weakHash, now: Date())
         #expect(app.services.config.auth.hasher.needsRehash(weakHash))
         #expect(try app.login("ada@example.com").status == .ok)
         let upgraded = try app.storedHash(id)

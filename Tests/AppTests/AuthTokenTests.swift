@@ -87,7 +87,7 @@ import Web
         let id = try app.makeUser(email: "ada@example.com")
         let token = try app.accessToken(for: id)
         #expect(try app.me(token).status == .ok)
-        try app.connection.execute("UPDATE sessions SET revoked_at = NOW(6)")
+        try AuthRepository(app.connection).revokeAll(userID: id, now: Date())
         try expectRejected(app, token)
     }
 

@@ -157,7 +157,7 @@ import Web
     /// The version check and the write are one statement: a writer holding an old version changes nothing.
     @Test func updateWithAStaleVersionChangesNothing() throws {
         let w = try World()
-        let repository = PostsRepository(db: w.app.connection)
+        let repository = PostRepository(db: w.app.connection)
         let post = try repository.create(authorID: w.authorID, title: "a", content: "b", published: true, now: Date())
         #expect(try repository.update(id: post.id, version: post.version, title: "first", content: "b", published: true, now: Date()))
         #expect(try !repository.update(id: post.id, version: post.version, title: "second", content: "b", published: true, now: Date()))
@@ -236,10 +236,10 @@ import Web
     /// Every page statement reads posts first, through an index, with no temporary table or filesort.
     private func expectIndexedPlans(_ w: World) throws {
         let cursor = PageCursor(createdAt: Date(timeIntervalSince1970: 1_700_000_150), id: 150)
-        let scopes: [PostsRepository.Scope] = [.published(authorID: nil), .published(authorID: w.authorID), .author(w.authorID)]
+        let scopes: [PostRepository.Scope] = [.published(authorID: nil), .published(authorID: w.authorID), .author(w.authorID)]
         for scope in scopes {
             for after in [nil, cursor] {
-                let statement = PostsRepository.pageStatement(scope, limit: 21, after: after)
+                let statement = PostRepository.pageStatement(scope, limit: 21, after: after)
                 let plan = try w.app.connection.query("EXPLAIN " + statement.sql, statement.binds)
                 let summary = plan.map { row in ["table", "type", "key", "rows", "Extra"].map { (try? row.get($0, as: String?.self)) ?? "-" }.map { $0 ?? "NULL" }.joined(separator: " ") }
                 // A users row fixed by the author filter (const) is read once, before anything: that is fine.

@@ -32,6 +32,24 @@ import Web
         #expect(!app.logs.text.contains("s3cret-Pa55word") && !app.logs.text.contains(hash))
     }
 
+    /// The route's declared security answers before its inputs are validated (FastAPI's order): 401 for no
+    /// token and 403 for a caller without the rights, where a 422 used to come first.
+    @Test func authenticationComesBeforeValidation() throws {
+        let app = try TestApp()
+        let client = app.client()
+        let token = try app.accessToken(for: try app.makeUser(email: "ada@example.com"))
+        #expect(try client.get("/api/v1/users?limit=0").status == .unauthorized)
+        #expect(try client.get("/api/v1/users?limit=0", headers: bearer(token)).status == .forbidden)
+        #expect(try client.execute(.patch, "/api/v1/users/me", json: ["email": 5]).status == .unauthorized)
+        #expect(try client.execute(.patch, "/api/v1/users/1", json: ["unknown": true], headers: bearer(token)).status == .forbidden)
+        #expect(try client.execute(.post, "/api/v1/posts", raw: "{", contentType: "application/json").status == .unauthorized)
+        #expect(try client.get("/api/v1/users/me/posts?cursor=!").status == .unauthorized)
+        // With the rights, the same inputs are a 422.
+        let root = try app.accessToken(for: try app.makeUser(email: "root@example.com", superuser: true))
+        #expect(try client.get("/api/v1/users?limit=0", headers: bearer(root)).status == .unprocessableContent)
+        #expect(try client.execute(.patch, "/api/v1/users/me", json: ["email": 5], headers: bearer(token)).status == .unprocessableContent)
+    }
+
     @Test func signUpWithATakenEmailIs409CaseInsensitively() throws {
         let app = try TestApp()
         try app.makeUser(email: "ada@example.com")
@@ -258,9 +276,9 @@ import Web
         try app.makeUser(email: "ada@example.com")
         #expect(try Superuser.create(email: "ADA@example.com", password: "ada new password", config: app.services.config).hasPrefix("promoted"))
         #expect(throws: (any Error).self) { try Superuser.create(email: "x@example.com", password: "short", config: app.services.config) }
-        let hs = Superuser.generateKeyLines(algorithm: .hs256)
+        let hs = SigningKeys.configurationLines(algorithm: .hs256)
         #expect(hs.contains { $0.hasPrefix("PERCH_JWT_SIGNING_KEY=") })
-        let ed = Superuser.generateKeyLines(algorithm: .edDSA)
+        let ed = SigningKeys.configurationLines(algorithm: .edDSA)
         let key = try #require(ed.first { $0.hasPrefix("PERCH_JWT_SIGNING_KEY=") }?.dropFirst("PERCH_JWT_SIGNING_KEY=".count))
         #expect(try JWTKey.ed25519(privateKey: JWTKeyGenerator.decode(String(key))).canSign)
     }

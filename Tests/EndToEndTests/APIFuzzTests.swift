@@ -1,3 +1,4 @@
+import App
 import Foundation
 import MariaDB
 import Sodium
@@ -53,7 +54,10 @@ struct APIFuzzTests {
         try #require(signUp.status == 201, "sign-up: \(signUp.status) \(signUp.body)")
         let connection = Connection(configuration: database)
         defer { connection.close() }
-        try connection.execute("UPDATE users SET is_superuser = 1 WHERE email = ?", [.string(email)])
+        let users = UserRepository(connection)
+        var user = try #require(try users.find(email: email))
+        user.isSuperuser = true
+        _ = try users.update(user, now: Date())
         let login = try curl(baseURL + "/api/v1/auth/login", method: "POST", headers: ["Content-Type": "application/x-www-form-urlencoded"],
                              body: "username=\(email.replacingOccurrences(of: "@", with: "%40"))&password=fuzzing+password+1")
         try #require(login.status == 200, "login: \(login.status) \(login.body)")

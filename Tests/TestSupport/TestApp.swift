@@ -39,24 +39,24 @@ public final class TestApp: @unchecked Sendable {
         InProcessTestClient(application, remoteAddress: address)
     }
 
-    /// Inserts a user directly (password hashed with the app's settings); returns the id.
+    /// A user made through the repository (password hashed with the app's settings); returns the id.
     @discardableResult
     public func makeUser(email: String, password: String = "correct horse battery", fullName: String? = nil,
                          superuser: Bool = false, active: Bool = true) throws -> Int64 {
-        let hash = try services.config.auth.hasher.hash(password)
-        let now = Date()
-        return try connection.execute("""
-            INSERT INTO users (email, hashed_password, full_name, is_active, is_superuser, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, [.string(email), .string(hash), fullName.map { .string($0) } ?? .null, .bool(active), .bool(superuser), .date(now), .date(now)]).lastInsertID
+        let users = UserRepository(connection)
+        var user = try users.create(email: email, hashedPassword: try services.config.auth.hasher.hash(password), fullName: fullName,
+                                    isSuperuser: superuser, now: Date())
+        if !active {
+            user.isActive = false
+            _ = try users.update(user, now: Date())
+        }
+        return user.id
     }
 
-    /// A session row and a signed access token for `userID`, without going through login.
+    /// A session and a signed access token for `userID`, without going through login.
     public func accessToken(for userID: Int64, lifetime: Int = 900) throws -> String {
-        let sessionID = Int64.random(in: 1...Int64.max)
         let now = Date()
-        try connection.execute("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-                               [.int(sessionID), .int(userID), .date(now), .date(now.addingTimeInterval(3600))])
+        let sessionID = try AuthRepository(connection).createSession(userID: userID, now: now, maxAge: 3600)
         let issued = Int(now.timeIntervalSince1970)
         return try services.config.auth.signer.sign(claims: JWTClaims(sub: "\(userID)", sid: "\(sessionID)", iat: issued,
                                                                       exp: issued + lifetime, jti: SecureRandom.token(bytes: 16)))

@@ -9,7 +9,6 @@ import Web
 struct DemoContext: RequestContext {
     var requestID: String
     var logger: Logger
-    var user: String?
 }
 
 struct UserCreate: SchemaDecodable {
@@ -154,14 +153,18 @@ extension Widget: Equatable {
 
 struct Boom: Error { let secret = "db password in here" }
 
-/// The app's auth middleware in miniature: reads the route's declared security.
-struct DemoAuth: RouterMiddleware {
-    func handle(_ request: Request, context: DemoContext, next: Responder<DemoContext>) throws -> Response {
-        var c = context
-        c.user = request.bearerToken
-        if request.route?.security == .bearer, c.user == nil { throw HTTPError.unauthorized() }
-        return try next(request, c)
+/// The app's route security in miniature: the bearer token itself is the caller.
+struct DemoBearer: RouteSecurity {
+    var security: Security { .bearer }
+    func authenticate(_ request: Request, _ context: DemoContext) throws -> String {
+        guard let token = request.bearerToken else { throw HTTPError.unauthorized() }
+        return token
     }
+}
+
+struct DemoOptionalBearer: RouteSecurity {
+    var security: Security { .optionalBearer }
+    func authenticate(_ request: Request, _ context: DemoContext) throws -> String? { request.bearerToken }
 }
 
 struct DemoGroupTag: RouterMiddleware {
@@ -178,27 +181,27 @@ let fixedDate = Date(timeIntervalSince1970: 1_790_000_000.123456)
 
 func makeDemoApp(_ configuration: WebConfiguration = WebConfiguration(), logs: LogStore = LogStore()) -> Application<DemoContext> {
     let router = Router<DemoContext>()
-    let api = router.group("/api/v1", middleware: [DemoAuth()])
+    let api = router.group("/api/v1")
 
     api.get("/health", RouteDoc(summary: "Liveness", tags: ["health"], responses: [.json(.ok, schema: ["type": "object"], example: ["status": "ok"])])) { _, _ in
         .json(["status": "ok"])
     }
 
-    let users = api.group("/users", tags: ["users"], security: .bearer)
-    users.post("", .json(UserCreate.self), RouteDoc(summary: "Sign up", security: .anonymous,
+    let users = api.group("/users", tags: ["users"])
+    users.post("", .json(UserCreate.self), RouteDoc(summary: "Sign up",
                responses: [.json(.created, UserPublic.self, headers: [("Location", "The new user")]), .error(.conflict, "Email already registered")])) { _, _, body in
         let user = UserPublic(id: 1, email: body.email, fullName: body.fullName, isActive: true, createdAt: fixedDate)
         return .json(user, status: .created, headers: [.location: "/api/v1/users/1"])
     }
-    users.get("/me", RouteDoc(summary: "Current user", responses: [.json(.ok, UserPublic.self)])) { _, ctx in
-        .json(["user": .string(ctx.user ?? "")])
+    users.get("/me", DemoBearer(), RouteDoc(summary: "Current user", responses: [.json(.ok, UserPublic.self)])) { _, _, user in
+        .json(["user": .string(user)])
     }
-    users.post("/me/password", .json(PasswordChange.self), RouteDoc(responses: [.empty(.noContent)])) { _, _, _ in .noContent }
-    users.get("/{id:id}", RouteDoc(summary: "A user", responses: [.json(.ok, UserPublic.self), .error(.notFound)],
-                                    parameterDescriptions: ["id": "The user id"])) { req, _ in
+    users.post("/me/password", DemoBearer(), .json(PasswordChange.self), RouteDoc(responses: [.empty(.noContent)])) { _, _, _, _ in .noContent }
+    users.get("/{id:id}", DemoBearer(), RouteDoc(summary: "A user", responses: [.json(.ok, UserPublic.self), .error(.notFound)],
+                                    parameterDescriptions: ["id": "The user id"])) { req, _, _ in
         .json(["id": .int(try req.parameters.int64("id"))])
     }
-    users.get("/{id:id}/posts") { req, _ in .json(["posts_of": .int(try req.parameters.int64("id"))]) }
+    users.get("/{id:id}/posts", DemoBearer()) { req, _, _ in .json(["posts_of": .int(try req.parameters.int64("id"))]) }
 
     let auth = api.group("/auth", tags: ["auth"], sensitive: true)
     auth.post("/login", .form(LoginForm.self), RouteDoc(summary: "Log in", responses: [.json(.ok, schema: ["type": "object"])])) { _, _, form in
@@ -209,16 +212,16 @@ func makeDemoApp(_ configuration: WebConfiguration = WebConfiguration(), logs: L
     posts.get("", .query(ListQuery.self), RouteDoc(summary: "List posts", responses: [.json(.ok, PostPage.self)])) { _, _, q in
         .json(["limit": .int(Int64(q.limit)), "cursor": q.cursor.map(JSONValue.string) ?? .null, "author_id": q.authorID.map(JSONValue.int) ?? .null])
     }
-    posts.get("/{id:id}", RouteDoc(security: .optionalBearer, responses: [.json(.ok, PostPublic.self, headers: [("ETag", "Version")]), .empty(.notModified)])) { req, _ in
+    posts.get("/{id:id}", DemoOptionalBearer(), RouteDoc(responses: [.json(.ok, PostPublic.self, headers: [("ETag", "Version")]), .empty(.notModified)])) { req, _, _ in
         if let notModified = Conditional.notModified(req, etag: demoPostETag) { return notModified }
         return Response.json(PostPublic(id: try req.parameters.int64("id"), title: "t", author: Author(id: 1, fullName: nil))).with(etag: demoPostETag)
     }
-    posts.put("/{id:id}", .json(PostCreate.self), RouteDoc(security: .bearer, responses: [.json(.ok, PostPublic.self), .error(.preconditionFailed)])) { req, _, body in
+    posts.put("/{id:id}", DemoBearer(), .json(PostCreate.self), RouteDoc(responses: [.json(.ok, PostPublic.self), .error(.preconditionFailed)])) { req, _, _, body in
         try Conditional.checkIfMatch(req, current: demoPostETag)
         return Response.json(PostPublic(id: try req.parameters.int64("id"), title: body.title, author: Author(id: 1, fullName: "A")))
             .with(etag: ETag("post-7-v4"))
     }
-    posts.delete("/{id:id}", RouteDoc(security: .bearer, responses: [.empty(.noContent)])) { _, _ in .noContent }
+    posts.delete("/{id:id}", DemoBearer(), RouteDoc(responses: [.empty(.noContent)])) { _, _, _ in .noContent }
 
     api.post("/widgets", .json(Widget.self)) { _, _, w in .json(["name": .string(w.name), "count": .int(Int64(w.count))]) }
     api.get("/search", .query(ListQuery.self)) { _, _, q in .json(["limit": .int(Int64(q.limit))]) }

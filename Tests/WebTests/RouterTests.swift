@@ -76,12 +76,27 @@ import Web
         #expect(r.status == .ok)
         #expect(r.headers[HTTPField.Name("X-Group")!] == "admin")
         #expect(try client.get("/files/x").headers[HTTPField.Name("X-Group")!] == nil)
-        // The users group declares bearer security; its middleware (the demo auth) enforces it.
+    }
+
+    @Test func declaredSecurityIsEnforcedAndHandsTheCallerOver() throws {
         let unauth = try client.get("/api/v1/users/me")
         #expect(unauth.status == .unauthorized)
         #expect(unauth.headers[.wwwAuthenticate] == "Bearer")
-        // A route may override the group's security: sign-up is public.
+        #expect(try client.get("/api/v1/users/me", headers: [.authorization: "Bearer ada"]).json() == ["user": "ada"])
+        // A route that declares no security is public, in the same group.
         #expect(try client.execute(.post, "/api/v1/users", json: ["email": "a@b.co", "password": "12345678"]).status == .created)
+    }
+
+    /// FastAPI's order: the route's security is checked before its body, query or path is validated, so an
+    /// anonymous caller learns nothing about a protected route's inputs.
+    @Test func securityComesBeforeValidation() throws {
+        #expect(try client.execute(.post, "/api/v1/users/me/password", json: ["unknown": 1]).status == .unauthorized)
+        #expect(try client.execute(.post, "/api/v1/users/me/password", raw: "{not json", contentType: "application/json").status == .unauthorized)
+        #expect(try client.execute(.put, "/api/v1/posts/0", raw: "x", contentType: "text/plain").status == .unauthorized)
+        let bearer: HTTPFields = [.authorization: "Bearer ada"]
+        #expect(try client.execute(.post, "/api/v1/users/me/password", json: ["unknown": 1], headers: bearer).status == .unprocessableContent)
+        #expect(try client.execute(.put, "/api/v1/posts/0", raw: "x", contentType: "text/plain", headers: bearer).status == .unsupportedMediaType)
+        #expect(try client.execute(.put, "/api/v1/posts/0", json: ["title": "t"], headers: bearer).status == .unprocessableContent)
     }
 
     @Test func queryStringDoesNotAffectRouting() throws {

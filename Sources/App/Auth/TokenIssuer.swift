@@ -14,7 +14,7 @@ struct TokenIssuer {
                                                                 exp: issued + settings.accessTokenLifetime,
                                                                 jti: SecureRandom.token(bytes: 16)))
         let refresh = SecureRandom.token(bytes: 32)  // 256 bits
-        try SessionsRepository(db).addRefreshToken(hash: sha256(refresh), sessionID: sessionID, now: now,
+        try AuthRepository(db).addRefreshToken(hash: sha256(refresh), sessionID: sessionID, now: now,
                                                    expiresAt: now.addingTimeInterval(TimeInterval(settings.refreshTokenLifetime)))
         return Token(accessToken: access, tokenType: "bearer", expiresIn: settings.accessTokenLifetime, refreshToken: refresh)
     }

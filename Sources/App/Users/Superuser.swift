@@ -3,7 +3,7 @@ import MariaDB
 import Sodium
 import Web
 
-/// The command line's account and key tools (`perch create-superuser`, `perch generate-key`).
+/// `perch create-superuser`: the first superuser, from the command line.
 public enum Superuser {
     /// Creates a superuser, or promotes and re-passwords an existing account with that email.
     /// The password comes from the caller (stdin or a prompt), never from an argument.
@@ -18,7 +18,7 @@ public enum Superuser {
         let db = Connection(configuration: database)
         defer { db.close() }
         let hash = try config.auth.hasher.hash(password)
-        let users = UsersRepository(db)
+        let users = UserRepository(db)
         return try db.transaction {
             if var user = try users.find(email: email) {
                 user.isSuperuser = true
@@ -29,18 +29,6 @@ public enum Superuser {
             }
             let user = try users.create(email: email, hashedPassword: hash, fullName: nil, isSuperuser: true, now: now)
             return "created superuser \(user.id)"
-        }
-    }
-
-    /// Configuration lines for a new signing key (and, for EdDSA, the public key verifiers need).
-    public static func generateKeyLines(algorithm: JWTAlgorithm) -> [String] {
-        switch algorithm {
-        case .hs256:
-            return ["PERCH_JWT_ALGORITHM=HS256", "PERCH_JWT_SIGNING_KEY=\(JWTKeyGenerator.encode(JWTKeyGenerator.hs256Secret()))"]
-        case .edDSA:
-            let pair = JWTKeyGenerator.ed25519()
-            return ["PERCH_JWT_ALGORITHM=EdDSA", "PERCH_JWT_SIGNING_KEY=\(JWTKeyGenerator.encode(pair.secretKey))",
-                    "# public key for other services that verify the tokens (perch itself does not read it):", "PERCH_JWT_PUBLIC_KEY=\(JWTKeyGenerator.encode(pair.publicKey))"]
         }
     }
 }

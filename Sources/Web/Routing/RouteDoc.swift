@@ -1,12 +1,5 @@
 import HTTPTypes
 
-/// Who may call a route; drives the OpenAPI `security` and lets an auth middleware enforce the same
-/// declaration through `Request.route`.
-public enum Security: String, Sendable {
-    /// No credentials needed (named so `.anonymous` never collides with Optional's `.none`).
-    case anonymous, bearer, optionalBearer
-}
-
 /// One documented response of a route.
 public struct ResponseDoc {
     public var status: HTTPResponse.Status
@@ -50,8 +43,6 @@ public struct RouteDoc {
     public var tags: [String]
     public var operationID: String?
     public var deprecated: Bool
-    /// nil: inherit the group's.
-    public var security: Security?
     /// Answers get `Cache-Control: no-store` (API.md: auth routes).
     public var sensitive: Bool
     public var responses: [ResponseDoc]
@@ -59,10 +50,10 @@ public struct RouteDoc {
     public var includeInSchema: Bool
 
     public init(summary: String? = nil, description: String? = nil, tags: [String] = [], operationID: String? = nil,
-                deprecated: Bool = false, security: Security? = nil, sensitive: Bool = false, responses: [ResponseDoc] = [],
+                deprecated: Bool = false, sensitive: Bool = false, responses: [ResponseDoc] = [],
                 parameterDescriptions: [String: String] = [:], includeInSchema: Bool = true) {
         self.summary = summary; self.description = description; self.tags = tags; self.operationID = operationID
-        self.deprecated = deprecated; self.security = security; self.sensitive = sensitive; self.responses = responses
+        self.deprecated = deprecated; self.sensitive = sensitive; self.responses = responses
         self.parameterDescriptions = parameterDescriptions; self.includeInSchema = includeInSchema
     }
 }

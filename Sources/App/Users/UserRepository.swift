@@ -2,11 +2,16 @@ import FoundationEssentials
 import MariaDB
 
 /// Users table access; prepared statements only.
-public struct UsersRepository {
+public struct UserRepository {
     let db: Connection
     public init(_ db: Connection) { self.db = db }
 
     static let columns = "id, email, hashed_password, full_name, is_active, is_superuser, created_at, updated_at"
+
+    /// The same columns of the users table named `alias` in a join.
+    static func columns(of alias: String) -> String {
+        columns.split(separator: ", ").map { "\(alias).\($0)" }.joined(separator: ", ")
+    }
 
     public func find(id: Int64) throws -> User? {
         try db.query("SELECT \(Self.columns) FROM users WHERE id = ?", [.int(id)]).first.map(User.init(row:))
@@ -51,17 +56,13 @@ public struct UsersRepository {
         try db.execute("DELETE FROM users WHERE id = ?", [.int(id)]).affectedRows > 0
     }
 
-    /// Newest first, keyset on (created_at, id); `after` is the last row of the previous page.
-    public func page(limit: Int, after: PageCursor?) throws -> [User] {
-        if let after {
-            let at = after.createdAt
-            return try db.query("""
-                SELECT \(Self.columns) FROM users
-                WHERE created_at < ? OR (created_at = ? AND id < ?)
-                ORDER BY created_at DESC, id DESC LIMIT ?
-                """, [.date(at), .date(at), .int(after.id), .integer(limit)]).map(User.init(row:))
+    /// Newest first, after `cursor` when given (see `KeysetPage`).
+    public func page(limit: Int, after cursor: PageCursor?) throws -> [User] {
+        guard let older = cursor?.olderRowsBinds else {
+            return try db.query("SELECT \(Self.columns) FROM users ORDER BY created_at DESC, id DESC LIMIT ?",
+                                [.integer(limit)]).map(User.init(row:))
         }
-        return try db.query("SELECT \(Self.columns) FROM users ORDER BY created_at DESC, id DESC LIMIT ?",
-                            [.integer(limit)]).map(User.init(row:))
+        return try db.query(Self.olderPageSQL, older + [.integer(limit)]).map(User.init(row:))
     }
+    private static let olderPageSQL = "SELECT \(columns(of: "u")) FROM users u WHERE \(PageCursor.olderRowsSQL(of: "u")) ORDER BY u.created_at DESC, u.id DESC LIMIT ?"
 }

@@ -1,0 +1,113 @@
+import FoundationEssentials
+import MariaDB
+
+/// A refresh token's row, looked up by the SHA-256 of the token.
+public struct RefreshTokenRecord {
+    public let sessionID: Int64
+    public let userID: Int64
+    public let expiresAt: Date
+    public let rotatedAt: Date?
+    public let sessionRevokedAt: Date?
+    public let sessionExpiresAt: Date
+}
+
+/// Sessions, their refresh tokens and failed logins; prepared statements only. Refresh tokens are stored
+/// as hashes.
+public struct AuthRepository {
+    let db: Connection
+    public init(_ db: Connection) { self.db = db }
+
+    /// The user of a live session (not revoked, not expired) that belongs to `userID`, in one statement:
+    /// the check every bearer request makes, and the caller's row for whatever the route does next.
+    public func liveSessionUser(sessionID: Int64, userID: Int64, now: Date) throws -> User? {
+        try db.query(Self.liveSessionUserSQL, [.int(sessionID), .int(userID), .date(now)]).first.map(User.init(row:))
+    }
+    private static let liveSessionUserSQL = """
+        SELECT \(UserRepository.columns(of: "u")) FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.id = ? AND s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ?
+        """
+
+    /// A new session with a random positive id, ending `maxAge` seconds from `now` whatever happens.
+    public func createSession(userID: Int64, now: Date, maxAge: Int) throws -> Int64 {
+        let id = Int64.random(in: 1...Int64.max)
+        try db.execute("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                       [.int(id), .int(userID), .date(now), .date(now.addingTimeInterval(TimeInterval(maxAge)))])
+        return id
+    }
+
+    public func addRefreshToken(hash: [UInt8], sessionID: Int64, now: Date, expiresAt: Date) throws {
+        try db.execute("INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                       [.bytes(Data(hash)), .int(sessionID), .date(now), .date(expiresAt)])
+    }
+
+    /// The token's row with its session, locked for the rotation (call inside a transaction).
+    public func refreshTokenForUpdate(hash: [UInt8]) throws -> RefreshTokenRecord? {
+        guard let row = try db.query("""
+            SELECT r.session_id, s.user_id, r.expires_at, r.rotated_at, s.revoked_at, s.expires_at AS session_expires_at
+            FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
+            WHERE r.token_hash = ? FOR UPDATE
+            """, [.bytes(Data(hash))]).first else { return nil }
+        return RefreshTokenRecord(sessionID: try row.get("session_id"), userID: try row.get("user_id"),
+                                  expiresAt: try row.get("expires_at"), rotatedAt: try row.get("rotated_at"),
+                                  sessionRevokedAt: try row.get("revoked_at"), sessionExpiresAt: try row.get("session_expires_at"))
+    }
+
+    /// Marks a token used; true only for the caller that flipped it (a concurrent rotation loses).
+    public func markRotated(hash: [UInt8], now: Date) throws -> Bool {
+        try db.execute("UPDATE refresh_tokens SET rotated_at = ? WHERE token_hash = ? AND rotated_at IS NULL",
+                       [.date(now), .bytes(Data(hash))]).affectedRows == 1
+    }
+
+    public func revoke(sessionID: Int64, now: Date) throws {
+        try db.execute("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [.date(now), .int(sessionID)])
+    }
+
+    /// Ends every live session of a user except `keeping` (the caller's own, on password change).
+    public func revokeAll(userID: Int64, except keeping: Int64? = nil, now: Date) throws {
+        if let keeping {
+            try db.execute("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND id <> ? AND revoked_at IS NULL",
+                           [.date(now), .int(userID), .int(keeping)])
+        } else {
+            try db.execute("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", [.date(now), .int(userID)])
+        }
+    }
+
+    // MARK: Failed logins
+
+    /// Failed logins per (normalized email, client address), shared by every worker through the database.
+    /// Callers pass the email cut to 254 and the address to 45 characters (the column sizes).
+    ///
+    /// A login records its attempt *before* it counts: concurrent attempts near the limit each see the others'
+    /// rows, so no more than the limit can ever be verifying at once (a race can only refuse one too many, never
+    /// let one too many through). A wrong password leaves its row as the failure; a right one clears them all.
+
+    /// Records an attempt starting now; returns its id, for `withdrawLoginAttempt` when the attempt is refused.
+    public func beginLoginAttempt(email: String, address: String, now: Date) throws -> Int64 {
+        try db.execute("INSERT INTO login_attempts (email_normalized, client_address, attempted_at) VALUES (LOWER(?), ?, ?)",
+                       [.string(email), .string(address), .date(now)]).lastInsertID
+    }
+
+    /// Attempts since `since` (including one just begun) and the oldest of them (the window ends `window`
+    /// seconds after it).
+    public func loginAttempts(email: String, address: String, since: Date) throws -> (count: Int, oldest: Date?) {
+        let row = try db.query("""
+            SELECT COUNT(*) AS n, MIN(attempted_at) AS oldest FROM login_attempts
+            WHERE email_normalized = LOWER(?) AND client_address = ? AND attempted_at > ?
+            """, [.string(email), .string(address), .date(since)]).first
+        guard let row else { return (0, nil) }
+        let count: Int64 = try row.get("n")
+        return (Int(count), try row.get("oldest"))
+    }
+
+    /// Takes back a refused attempt, so that knocking while locked out does not extend the lockout.
+    public func withdrawLoginAttempt(id: Int64) throws {
+        try db.execute("DELETE FROM login_attempts WHERE id = ?", [.int(id)])
+    }
+
+    /// A right password clears the count; old rows of anyone are purged on the way.
+    public func clearLoginAttempts(email: String, address: String, olderThan cutoff: Date) throws {
+        try db.execute("DELETE FROM login_attempts WHERE email_normalized = LOWER(?) AND client_address = ?",
+                       [.string(email), .string(address)])
+        try db.execute("DELETE FROM login_attempts WHERE attempted_at < ? LIMIT 1000", [.date(cutoff)])
+    }
+}
