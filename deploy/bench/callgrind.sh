@@ -39,7 +39,7 @@ DB_PID=$!
 for _ in $(seq 300); do mariadb-admin --no-defaults --socket="$TMP/db.sock" ping >/dev/null 2>&1 && break; sleep 0.1; done
 mariadb --no-defaults --socket="$TMP/db.sock" -e "CREATE DATABASE perch; CREATE USER perch@localhost IDENTIFIED BY 'bench'; GRANT ALL ON perch.* TO perch@localhost;"
 echo bench >"$TMP/db-password"
-head -c 32 /dev/urandom | base64 >"$TMP/jwt-key"
+"$PERCH" generate-key | sed -n "s/^PERCH_JWT_SIGNING_KEY=//p" >"$TMP/jwt-key"
 export PERCH_ENV=production PERCH_DATABASE_URL="mariadb://perch@localhost/perch?socket=$TMP/db.sock" \
     PERCH_DATABASE_PASSWORD_FILE="$TMP/db-password" PERCH_JWT_SIGNING_KEY_FILE="$TMP/jwt-key" PERCH_MIGRATIONS_DIR="$PWD/sql/migrations" \
     PERCH_WORKERS=1 PERCH_MAX_REQUESTS=0 PERCH_LISTEN="unix:$TMP/perch.sock" PERCH_LOG_LEVEL=warning
@@ -51,7 +51,7 @@ fcgi() {
     local body; body="$(cat)"
     env -i REQUEST_METHOD="$1" REQUEST_URI="$2" SCRIPT_NAME="$2" SERVER_PROTOCOL=HTTP/1.1 REMOTE_ADDR=127.0.0.1 \
         HTTP_HOST=localhost ${3:+HTTP_AUTHORIZATION="$3"} ${4:+CONTENT_TYPE="$4"} CONTENT_LENGTH="${#body}" \
-        cgi-fcgi -bind -connect "$TMP/perch.sock" <<<"$body" | tr -d '\r'
+        cgi-fcgi -bind -connect "$TMP/perch.sock" < <(printf %s "$body") | tr -d '\r'
 }
 start_pool() {  # [valgrind args]: the pool, returning once its worker answers
     rm -f "$TMP/perch.sock"
