@@ -67,15 +67,18 @@ struct CLIError: Error, CustomStringConvertible {
 
 struct CreateSuperuser: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create (or promote) a superuser; the password is read from stdin or prompted for, never an argument.")
+        abstract: "Create a superuser (or promote an existing account with --promote-existing); the password is read from stdin or prompted for, never an argument.")
 
     @Option(help: "The superuser's email address.")
     var email: String
 
+    @Flag(help: "Promote an existing account with this email: its password is replaced and its sessions end.")
+    var promoteExisting = false
+
     func run() throws {
         try failing {
             let config = try AppConfiguration.fromProcess()
-            print(try Superuser.create(email: email, password: try readPassword(), config: config))
+            print(try Superuser.create(email: email, password: try readPassword(), promoteExisting: promoteExisting, config: config))
         }
     }
 

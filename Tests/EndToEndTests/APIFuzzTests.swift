@@ -55,9 +55,8 @@ struct APIFuzzTests {
         let connection = Connection(configuration: database)
         defer { connection.close() }
         let users = UserRepository(connection)
-        var user = try #require(try users.find(email: email))
-        user.isSuperuser = true
-        _ = try users.update(user, now: Date())
+        let user = try #require(try users.find(email: email))
+        _ = try users.update(id: user.id, UserChanges(isSuperuser: true), now: Date())
         let login = try curl(baseURL + "/api/v1/auth/login", method: "POST", headers: ["Content-Type": "application/x-www-form-urlencoded"],
                              body: "username=\(email.replacingOccurrences(of: "@", with: "%40"))&password=fuzzing+password+1")
         try #require(login.status == 200, "login: \(login.status) \(login.body)")

@@ -62,7 +62,10 @@ struct CommandLineTests {
         let created = try perch(["create-superuser", "--email", "Admin@Example.com"], environment, input: password + "\n")
         #expect(created.status == 0 && created.output.contains("created superuser"), "\(created.output)")
         #expect(!created.output.contains(password))
-        let again = try perch(["create-superuser", "--email", "admin@example.com"], environment, input: "another long secret\n")
+        // An existing account is promoted only when asked (anyone may have signed up with the address).
+        let refused = try perch(["create-superuser", "--email", "admin@example.com"], environment, input: "another long secret\n")
+        #expect(refused.status == 78 && refused.output.contains("--promote-existing"), "\(refused.output)")
+        let again = try perch(["create-superuser", "--email", "admin@example.com", "--promote-existing"], environment, input: "another long secret\n")
         #expect(again.status == 0 && again.output.contains("promoted user"), "\(again.output)")
 
         let connection = Connection(configuration: database)

@@ -44,19 +44,17 @@ public final class TestApp: @unchecked Sendable {
     public func makeUser(email: String, password: String = "correct horse battery", fullName: String? = nil,
                          superuser: Bool = false, active: Bool = true) throws -> Int64 {
         let users = UserRepository(connection)
-        var user = try users.create(email: email, hashedPassword: try services.config.auth.hasher.hash(password), fullName: fullName,
+        let user = try users.create(email: email, hashedPassword: try services.config.auth.hasher.hash(password), fullName: fullName,
                                     isSuperuser: superuser, now: Date())
-        if !active {
-            user.isActive = false
-            _ = try users.update(user, now: Date())
-        }
+        if !active { _ = try users.update(id: user.id, UserChanges(isActive: false), now: Date()) }
         return user.id
     }
 
     /// A session and a signed access token for `userID`, without going through login.
     public func accessToken(for userID: Int64, lifetime: Int = 900) throws -> String {
         let now = Date()
-        let sessionID = try AuthRepository(connection).createSession(userID: userID, now: now, maxAge: 3600)
+        let generation = try UserRepository(connection).find(id: userID)?.credentialGeneration ?? 0
+        let sessionID = try AuthRepository(connection).createSession(userID: userID, credentialGeneration: generation, now: now, maxAge: 3600)
         let issued = Int(now.timeIntervalSince1970)
         return try services.config.auth.signer.sign(claims: JWTClaims(sub: "\(userID)", sid: "\(sessionID)", iat: issued,
                                                                       exp: issued + lifetime, jti: SecureRandom.token(bytes: 16)))

@@ -28,19 +28,9 @@ struct AuthController {
         let settings = context.config.auth!
         let db = try context.database()
         let email = String(form.username.prefix(254))
-        let address = String(request.remoteAddress.prefix(45))
         let auth = AuthRepository(db)
-        let windowStart = context.now.addingTimeInterval(-TimeInterval(settings.loginWindow))
-
-        let attempt = try auth.beginLoginAttempt(email: email, address: address, now: context.now)
-        let recent = try auth.loginAttempts(email: email, address: address, since: windowStart)
-        if recent.count > settings.loginMaxFailures, let oldest = recent.oldest {
-            try auth.withdrawLoginAttempt(id: attempt)
-            // Whole seconds until the oldest failure leaves the window (rounded to ms first: microsecond noise).
-            let remaining = (oldest.addingTimeInterval(TimeInterval(settings.loginWindow)).timeIntervalSince(context.now) * 1000).rounded() / 1000
-            let wait = max(1, Int(remaining.rounded(.up)))
-            throw HTTPError(.tooManyRequests, detail: "Too many failed login attempts, try again later", headers: [.retryAfter: "\(wait)"])
-        }
+        let throttle = LoginThrottle(settings, auth, now: context.now, email: email, remoteAddress: request.remoteAddress)
+        try throttle.admit()
 
         let users = UserRepository(db)
         let user = try users.find(email: email)
@@ -52,18 +42,19 @@ struct AuthController {
         }
         // The right password clears the count even for an inactive account: it was not a guess.
         guard user.isActive else {
-            try auth.clearLoginAttempts(email: email, address: address, olderThan: windowStart)
+            try throttle.succeeded()
             throw HTTPError(.forbidden, detail: "Inactive user")
         }
 
         if settings.hasher.needsRehash(user.hashedPassword) {
-            try users.updatePassword(id: user.id, hashedPassword: try settings.hasher.hash(form.password), now: context.now)
+            try users.rehashPassword(id: user.id, hashedPassword: try settings.hasher.hash(form.password), ifCurrent: user.hashedPassword)
         }
         // One commit for the cleared count, the session and its refresh token: each commit waits for the
         // database's log flush, and a worker waiting is a core not hashing.
         let token = try db.transaction {
-            try auth.clearLoginAttempts(email: email, address: address, olderThan: windowStart)
-            let sessionID = try auth.createSession(userID: user.id, now: context.now, maxAge: settings.sessionMaxAge)
+            try throttle.succeeded()
+            let sessionID = try auth.createSession(userID: user.id, credentialGeneration: user.credentialGeneration,
+                                                 now: context.now, maxAge: settings.sessionMaxAge)
             return try TokenIssuer(settings: settings, db: db).issue(userID: user.id, sessionID: sessionID, now: context.now)
         }
         context.logger.info("login", metadata: ["user_id": "\(user.id)"])
@@ -86,7 +77,8 @@ struct AuthController {
                 return .reused(record.sessionID)
             }
             guard record.sessionRevokedAt == nil, record.expiresAt > context.now, record.sessionExpiresAt > context.now,
-                  try UserRepository(db).find(id: record.userID)?.isActive == true,
+                  let user = try UserRepository(db).find(id: record.userID), user.isActive,
+                  user.credentialGeneration == record.sessionCredentialGeneration,
                   try sessions.markRotated(hash: hash, now: context.now)
             else { return .rejected }
             return .issued(try TokenIssuer(settings: settings, db: db).issue(userID: record.userID, sessionID: record.sessionID, now: context.now))

@@ -9,6 +9,7 @@ public struct RefreshTokenRecord {
     public let rotatedAt: Date?
     public let sessionRevokedAt: Date?
     public let sessionExpiresAt: Date
+    public let sessionCredentialGeneration: Int64
 }
 
 /// Sessions, their refresh tokens and failed logins; prepared statements only. Refresh tokens are stored
@@ -17,7 +18,8 @@ public struct AuthRepository {
     let db: Connection
     public init(_ db: Connection) { self.db = db }
 
-    /// The user of a live session (not revoked, not expired) that belongs to `userID`, in one statement:
+    /// The user of a live session (not revoked, not expired, of the user's current credential generation)
+    /// that belongs to `userID`, in one statement:
     /// the check every bearer request makes, and the caller's row for whatever the route does next.
     public func liveSessionUser(sessionID: Int64, userID: Int64, now: Date) throws -> User? {
         try db.query(Self.liveSessionUserSQL, [.int(sessionID), .int(userID), .date(now)]).first.map(User.init(row:))
@@ -25,14 +27,25 @@ public struct AuthRepository {
     private static let liveSessionUserSQL = """
         SELECT \(UserRepository.columns(of: "u")) FROM sessions s JOIN users u ON u.id = s.user_id
         WHERE s.id = ? AND s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ?
+          AND s.credential_generation = u.credential_generation
         """
 
-    /// A new session with a random positive id, ending `maxAge` seconds from `now` whatever happens.
-    public func createSession(userID: Int64, now: Date, maxAge: Int) throws -> Int64 {
+    /// A new session with a random positive id, ending `maxAge` seconds from `now` whatever happens. It
+    /// belongs to the credential generation whose password was verified (read before the verification).
+    public func createSession(userID: Int64, credentialGeneration: Int64, now: Date, maxAge: Int) throws -> Int64 {
         let id = Int64.random(in: 1...Int64.max)
-        try db.execute("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-                       [.int(id), .int(userID), .date(now), .date(now.addingTimeInterval(TimeInterval(maxAge)))])
+        try db.execute("INSERT INTO sessions (id, user_id, credential_generation, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                       [.int(id), .int(userID), .int(credentialGeneration), .date(now), .date(now.addingTimeInterval(TimeInterval(maxAge)))])
         return id
+    }
+
+    /// Moves a session to its user's current credential generation: the session that changed the password
+    /// stays alive.
+    public func adoptCurrentGeneration(sessionID: Int64) throws {
+        try db.execute("""
+            UPDATE sessions s JOIN users u ON u.id = s.user_id SET s.credential_generation = u.credential_generation
+            WHERE s.id = ?
+            """, [.int(sessionID)])
     }
 
     public func addRefreshToken(hash: [UInt8], sessionID: Int64, now: Date, expiresAt: Date) throws {
@@ -43,13 +56,15 @@ public struct AuthRepository {
     /// The token's row with its session, locked for the rotation (call inside a transaction).
     public func refreshTokenForUpdate(hash: [UInt8]) throws -> RefreshTokenRecord? {
         guard let row = try db.query("""
-            SELECT r.session_id, s.user_id, r.expires_at, r.rotated_at, s.revoked_at, s.expires_at AS session_expires_at
+            SELECT r.session_id, s.user_id, r.expires_at, r.rotated_at, s.revoked_at, s.expires_at AS session_expires_at,
+                   s.credential_generation
             FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
             WHERE r.token_hash = ? FOR UPDATE
             """, [.bytes(Data(hash))]).first else { return nil }
         return RefreshTokenRecord(sessionID: try row.get("session_id"), userID: try row.get("user_id"),
                                   expiresAt: try row.get("expires_at"), rotatedAt: try row.get("rotated_at"),
-                                  sessionRevokedAt: try row.get("revoked_at"), sessionExpiresAt: try row.get("session_expires_at"))
+                                  sessionRevokedAt: try row.get("revoked_at"), sessionExpiresAt: try row.get("session_expires_at"),
+                                  sessionCredentialGeneration: try row.get("credential_generation"))
     }
 
     /// Marks a token used; true only for the caller that flipped it (a concurrent rotation loses).
@@ -97,6 +112,32 @@ public struct AuthRepository {
         guard let row else { return (0, nil) }
         let count: Int64 = try row.get("n")
         return (Int(count), try row.get("oldest"))
+    }
+
+    /// Attempts on the account from every client since `since`, and the oldest of them.
+    public func loginAttempts(email: String, since: Date) throws -> (count: Int, oldest: Date?) {
+        let row = try db.query("""
+            SELECT COUNT(*) AS n, MIN(attempted_at) AS oldest FROM login_attempts
+            WHERE email_normalized = LOWER(?) AND attempted_at > ?
+            """, [.string(email), .date(since)]).first
+        guard let row else { return (0, nil) }
+        let count: Int64 = try row.get("n")
+        return (Int(count), try row.get("oldest"))
+    }
+
+    /// Whether the account logged in from this client since `since`.
+    public func isKnownClient(email: String, address: String, since: Date) throws -> Bool {
+        try !db.query("""
+            SELECT 1 AS known FROM login_known_clients WHERE email_normalized = LOWER(?) AND client_address = ? AND last_success_at > ?
+            """, [.string(email), .string(address), .date(since)]).isEmpty
+    }
+
+    /// Remembers a client the account logged in from.
+    public func rememberClient(email: String, address: String, now: Date) throws {
+        try db.execute("""
+            INSERT INTO login_known_clients (email_normalized, client_address, last_success_at) VALUES (LOWER(?), ?, ?)
+            ON DUPLICATE KEY UPDATE last_success_at = VALUES(last_success_at)
+            """, [.string(email), .string(address), .date(now)])
     }
 
     /// Takes back a refused attempt, so that knocking while locked out does not extend the lockout.

@@ -11,6 +11,8 @@ public struct AuthSettings {
     public var hasher: PasswordHasher
     public var loginMaxFailures: Int = 5
     public var loginWindow: Int = 15 * 60
+    /// Failures on one account from all clients together, per window (see `LoginThrottle`).
+    public var loginAccountMaxFailures: Int = 50
 
     static func load(_ reader: inout ConfigReader, mode: AppConfiguration.Mode) -> AuthSettings? {
         let algorithmName = reader.string("PERCH_JWT_ALGORITHM") ?? "HS256"
@@ -54,6 +56,7 @@ public struct AuthSettings {
         let mem = reader.int("PERCH_ARGON2_MEMLIMIT", default: PasswordHasher.interactiveMemLimit, in: PasswordHasher.minimumMemLimit...(4 << 30))
         let failures = reader.int("PERCH_LOGIN_MAX_FAILURES", default: 5, in: 1...1000)
         let window = reader.int("PERCH_LOGIN_WINDOW", default: 15 * 60, in: 1...86_400)
+        let accountFailures = reader.int("PERCH_LOGIN_ACCOUNT_MAX_FAILURES", default: 50, in: 1...100_000)
         guard let signingKey else { return nil }
         do {
             let signer = try JWTSigner(algorithm: algorithm, signingKey: signingKey, verificationKeys: verificationKeys,
@@ -64,6 +67,7 @@ public struct AuthSettings {
             settings.sessionMaxAge = maxAge
             settings.loginMaxFailures = failures
             settings.loginWindow = window
+            settings.loginAccountMaxFailures = accountFailures
             return settings
         } catch {
             reader.problem("JWT/Argon2 settings: \(error)")

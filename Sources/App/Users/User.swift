@@ -9,6 +9,8 @@ public struct User {
     public var fullName: String?
     public var isActive: Bool
     public var isSuperuser: Bool
+    /// Bumped whenever the password is set; sessions of an older generation are dead.
+    public let credentialGeneration: Int64
     public let createdAt: Date
     public var updatedAt: Date
 
@@ -19,6 +21,7 @@ public struct User {
         fullName = try row.get("full_name")
         isActive = try row.get("is_active")
         isSuperuser = try row.get("is_superuser")
+        credentialGeneration = try row.get("credential_generation")
         createdAt = try row.get("created_at")
         updatedAt = try row.get("updated_at")
     }

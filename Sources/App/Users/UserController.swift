@@ -19,7 +19,8 @@ struct UserController {
             summary: "Change the caller's email or name", responses: [.json(.ok, UserPublic.self), unauthorized, emailTaken]), use: updateMe)
         users.post("/me/password", .bearer, .json(UpdatePassword.self), RouteDoc(
             summary: "Change the caller's password", description: "Every other session of the caller ends.",
-            responses: [.empty(.noContent), .error(.badRequest, "Incorrect password"), unauthorized]), use: changePassword)
+            responses: [.empty(.noContent), .error(.badRequest, "Incorrect password"), unauthorized,
+                        .error(.tooManyRequests, "Too many wrong passwords", headers: [("Retry-After", "Seconds to wait")])]), use: changePassword)
         users.delete("/me", .bearer, RouteDoc(
             summary: "Delete the caller's account", description: "Their posts and sessions go with it.",
             responses: [.empty(.noContent), unauthorized, .error(.forbidden, "Superusers cannot delete themselves")]), use: deleteMe)
@@ -36,9 +37,13 @@ struct UserController {
     }
 
     func signUp(_ request: Request, _ context: AppContext, _ body: UserCreate) throws -> Response {
+        let users = UserRepository(try context.database())
+        // A taken email answers before the Argon2 hash: a 409 must not cost the pool a hash. (The 409 says the
+        // address is registered either way; the unique key still settles a race between two sign-ups.)
+        guard try users.find(email: body.email) == nil else { throw HTTPError(.conflict, detail: "Email already registered") }
         let hash = try context.config.auth.hasher.hash(body.password)
         let user = try Self.mappingTakenEmail {
-            try UserRepository(try context.database()).create(email: body.email, hashedPassword: hash, fullName: body.fullName, now: context.now)
+            try users.create(email: body.email, hashedPassword: hash, fullName: body.fullName, now: context.now)
         }
         context.logger.info("user signed up", metadata: ["user_id": "\(user.id)"])
         return .json(UserPublic(user), status: .created, headers: [.location: "/api/v1/users/\(user.id)"])
@@ -50,24 +55,32 @@ struct UserController {
     }
 
     func updateMe(_ request: Request, _ context: AppContext, _ caller: CurrentUser, _ body: UserUpdateMe) throws -> Response {
-        var user = caller.user
-        if let email = body.email { user.email = email }
-        if body.fullNameGiven { user.fullName = body.fullName }
-        let saved = try Self.mappingTakenEmail { try UserRepository(try context.database()).update(user, now: context.now) }
-        return .json(UserPublic(saved))
+        let changes = UserChanges(email: body.email, fullName: body.fullNameGiven ? .some(body.fullName) : nil)
+        return .json(UserPublic(try Self.saving(changes, of: caller.id, context)))
     }
 
     func changePassword(_ request: Request, _ context: AppContext, _ caller: CurrentUser, _ body: UpdatePassword) throws -> Response {
         let hasher = context.config.auth.hasher
+        let db = try context.database()
+        // A stolen access token must not become a way to guess the password: the check spends login's budgets.
+        let throttle = LoginThrottle(context.config.auth, AuthRepository(db), now: context.now, email: caller.user.email,
+                                     remoteAddress: request.remoteAddress)
+        try throttle.admit()
         guard hasher.verify(body.currentPassword, against: caller.user.hashedPassword) else {
             throw HTTPError(.badRequest, detail: "Incorrect password")
         }
+        try throttle.succeeded()
         let hash = try hasher.hash(body.newPassword)
-        let db = try context.database()
-        try db.transaction {
-            try UserRepository(db).updatePassword(id: caller.id, hashedPassword: hash, now: context.now)
-            try AuthRepository(db).revokeAll(userID: caller.id, except: caller.sessionID, now: context.now)
+        // Written only over the hash that was verified: a password set meanwhile (a reset, an admin) wins.
+        let changed = try db.transaction {
+            guard try UserRepository(db).setPassword(id: caller.id, hashedPassword: hash, ifCurrent: caller.user.hashedPassword,
+                                                     now: context.now) else { return false }
+            let sessions = AuthRepository(db)
+            try sessions.revokeAll(userID: caller.id, except: caller.sessionID, now: context.now)
+            try sessions.adoptCurrentGeneration(sessionID: caller.sessionID)
+            return true
         }
+        guard changed else { throw HTTPError(.badRequest, detail: "Incorrect password") }
         return .noContent
     }
 
@@ -93,26 +106,26 @@ struct UserController {
 
     func update(_ request: Request, _ context: AppContext, _ caller: CurrentUser, _ body: UserUpdate) throws -> Response {
         let id = try request.parameters.int64("id")
-        var user = try Self.load(id, context)
-        if let email = body.email { user.email = email }
-        if body.fullNameGiven { user.fullName = body.fullName }
-        if let password = body.password { user.hashedPassword = try context.config.auth.hasher.hash(password) }
-        if let active = body.isActive { user.isActive = active }
-        if let superuser = body.isSuperuser { user.isSuperuser = superuser }
-        let endSessions = body.password != nil || body.isActive == false
+        let user = try Self.load(id, context)
+        // Hashed before the transaction (an Argon2 hash holds no lock), written only over the hash it replaces.
+        let hash = try body.password.map { try context.config.auth.hasher.hash($0) }
+        let changes = UserChanges(email: body.email, fullName: body.fullNameGiven ? .some(body.fullName) : nil,
+                                  isActive: body.isActive, isSuperuser: body.isSuperuser)
         let db = try context.database()
-        let saved = try Self.mappingTakenEmail {
-            try db.transaction {
-                let saved = try UserRepository(db).update(user, now: context.now)
-                if endSessions { try AuthRepository(db).revokeAll(userID: id, now: context.now) }
-                return saved
+        let saved = try db.transaction {
+            if let hash, try !UserRepository(db).setPassword(id: id, hashedPassword: hash, ifCurrent: user.hashedPassword, now: context.now) {
+                throw HTTPError(.conflict, detail: "The user's password was changed meanwhile; try again")
             }
+            let saved = try Self.saving(changes, of: id, context)
+            if hash != nil || body.isActive == false { try AuthRepository(db).revokeAll(userID: id, now: context.now) }
+            return saved
         }
         return .json(UserPublic(saved))
     }
 
     func delete(_ request: Request, _ context: AppContext, _ caller: CurrentUser) throws -> Response {
         let id = try request.parameters.int64("id")
+        guard id != caller.id else { throw HTTPError(.forbidden, detail: "Super users are not allowed to delete themselves") }
         guard try UserRepository(try context.database()).delete(id: id) else { throw HTTPError(.notFound, detail: "User not found") }
         return .noContent
     }
@@ -120,6 +133,15 @@ struct UserController {
     private static func load(_ id: Int64, _ context: AppContext) throws -> User {
         guard let user = try UserRepository(try context.database()).find(id: id) else { throw HTTPError(.notFound, detail: "User not found") }
         return user
+    }
+
+    /// Writes the changed columns only, so a concurrent change of another column is not undone.
+    private static func saving(_ changes: UserChanges, of id: Int64, _ context: AppContext) throws -> User {
+        let users = UserRepository(try context.database())
+        guard let saved = try mappingTakenEmail({ try users.update(id: id, changes, now: context.now) }) else {
+            throw HTTPError(.notFound, detail: "User not found")
+        }
+        return saved
     }
 
     /// The unique key on the lowered email is the one arbiter of "taken" (no check-then-insert race).

@@ -1,12 +1,23 @@
 import FoundationEssentials
 import MariaDB
 
+/// The columns a change sets; nil leaves a column as it is (`fullName: .some(nil)` clears the name).
+public struct UserChanges {
+    public var email: String?
+    public var fullName: String??
+    public var isActive: Bool?
+    public var isSuperuser: Bool?
+    public init(email: String? = nil, fullName: String?? = nil, isActive: Bool? = nil, isSuperuser: Bool? = nil) {
+        self.email = email; self.fullName = fullName; self.isActive = isActive; self.isSuperuser = isSuperuser
+    }
+}
+
 /// Users table access; prepared statements only.
 public struct UserRepository {
     let db: Connection
     public init(_ db: Connection) { self.db = db }
 
-    static let columns = "id, email, hashed_password, full_name, is_active, is_superuser, created_at, updated_at"
+    static let columns = "id, email, hashed_password, full_name, is_active, is_superuser, credential_generation, created_at, updated_at"
 
     /// The same columns of the users table named `alias` in a join.
     static func columns(of alias: String) -> String {
@@ -33,21 +44,36 @@ public struct UserRepository {
         return user
     }
 
-    /// Writes every mutable column of `user`, with `updated_at = now`.
-    public func update(_ user: User, now: Date) throws -> User {
-        try db.execute("""
-            UPDATE users SET email = ?, hashed_password = ?, full_name = ?, is_active = ?, is_superuser = ?, updated_at = ?
-            WHERE id = ?
-            """, [.string(user.email), .string(user.hashedPassword), DatabaseValue(user.fullName), .bool(user.isActive),
-                  .bool(user.isSuperuser), .date(now), .int(user.id)])
-        var updated = user
-        updated.updatedAt = now
-        return updated
+    /// Writes only the columns `changes` sets (and `updated_at`), so a concurrent change of another column
+    /// is not undone; returns the row as it is now, nil when the user is gone. Throws
+    /// `DatabaseError.duplicateKey(key: "users_email_unique")` on a taken email.
+    public func update(id: Int64, _ changes: UserChanges, now: Date) throws -> User? {
+        var sets: [String] = []
+        var binds: [DatabaseValue] = []
+        if let email = changes.email { sets.append("email = ?"); binds.append(.string(email)) }
+        if let fullName = changes.fullName { sets.append("full_name = ?"); binds.append(DatabaseValue(fullName)) }
+        if let active = changes.isActive { sets.append("is_active = ?"); binds.append(.bool(active)) }
+        if let superuser = changes.isSuperuser { sets.append("is_superuser = ?"); binds.append(.bool(superuser)) }
+        sets.append("updated_at = ?")
+        try db.execute("UPDATE users SET \(sets.joined(separator: ", ")) WHERE id = ?", binds + [.date(now), .int(id)])
+        return try find(id: id)
     }
 
-    public func updatePassword(id: Int64, hashedPassword: String, now: Date) throws {
-        try db.execute("UPDATE users SET hashed_password = ?, updated_at = ? WHERE id = ?",
-                       [.string(hashedPassword), .date(now), .int(id)])
+    /// Sets a new password if the stored hash is still `current` (the one whose password was verified, or
+    /// that an admin's change was based on), and bumps the credential generation so that every session made
+    /// before ends at its next request. False when the password changed in between: nothing was written.
+    public func setPassword(id: Int64, hashedPassword: String, ifCurrent current: String, now: Date) throws -> Bool {
+        try db.execute("""
+            UPDATE users SET hashed_password = ?, credential_generation = credential_generation + 1, updated_at = ?
+            WHERE id = ? AND hashed_password = ?
+            """, [.string(hashedPassword), .date(now), .int(id), .string(current)]).affectedRows == 1
+    }
+
+    /// The same password under stronger hash parameters (login's rehash): no new generation, and nothing
+    /// written if the password changed since `current` was read.
+    public func rehashPassword(id: Int64, hashedPassword: String, ifCurrent current: String) throws {
+        try db.execute("UPDATE users SET hashed_password = ? WHERE id = ? AND hashed_password = ?",
+                       [.string(hashedPassword), .int(id), .string(current)])
     }
 
     /// Deletes the user; posts and sessions go with it (ON DELETE CASCADE). True when a row went.
