@@ -78,6 +78,7 @@ public struct AppConfiguration {
 
         config.auth = AuthSettings.load(&reader, mode: config.mode)
         config.web.maxBodySize = pool.bodyLimit
+        config.web.maxQueueMillis = reader.int("PERCH_MAX_QUEUE_TIME", default: 5_000, in: 0...3_600_000)
         config.web.cors.allowedOrigins = reader.list("PERCH_CORS_ORIGINS")
         config.web.cors.maxAge = reader.int("PERCH_CORS_MAX_AGE", default: 600, in: 0...86_400)
         if let assets = reader.string("PERCH_DOCS_ASSETS_URL") { config.web.docs = .local(base: assets) }

@@ -18,6 +18,7 @@ final class HTTPBridge: FastCGIHandler {
 
     func respond(to fastCGI: FastCGIRequest) -> FastCGIResponse {
         var request = Self.request(from: fastCGI, bodyLimit: bodyLimit)
+        request.queueMicros = fastCGI.queueMicros
         // Settle the request id here, so the pool's scoreboard and the app's logs name the same one.
         let id = RequestID.resolve(request)
         request.head.headerFields[.xRequestID] = id

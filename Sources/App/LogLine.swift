@@ -224,6 +224,13 @@ extension LogLine: AccessLogWriter {
         _ = handlerFields(upTo: "path")
         Self.appendField("path", entry.path, to: &out)
         Self.appendField("pid", handlerFields(upTo: "pid") ?? String(getpid()), to: &out)
+        if let queueMicros = entry.queueMicros {
+            _ = handlerFields(upTo: "queue_ms")
+            out += " queue_ms=".utf8
+            Digits.append(queueMicros / 1000, to: &out)
+            out.append(UInt8(ascii: "."))
+            Digits.append(queueMicros % 1000, width: 3, to: &out)
+        }
         _ = handlerFields(upTo: "request_id")
         if let requestID { Self.appendField("request_id", Self.text(requestID), to: &out) }
         _ = handlerFields(upTo: "status")

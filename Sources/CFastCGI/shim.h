@@ -35,6 +35,8 @@ struct perch_slot {
     int64_t request_start;        // monotonic ns of the current request; 0 when idle
     int64_t started_unix;
     int64_t last_duration_nanos;
+    int64_t queue_micros;         // how long the current or last request waited before a worker took it; -1: unknown
+    int64_t max_queue_micros;     // since the pool started
     uint16_t request_id_length;
     uint16_t method_length;
     uint16_t uri_length;

@@ -1,3 +1,6 @@
+// CFastCGI too: its shim includes <sys/socket.h>, and in a whole-module build the socket constants are found
+// only through the module that first imported that header.
+import CFastCGI
 import Glibc
 
 /// The listening socket and where it came from, in DESIGN.md's order of precedence.

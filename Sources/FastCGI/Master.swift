@@ -14,6 +14,9 @@ final class Master {
     private let logger: Logger
     private let scoreboard: Scoreboard
     private let command: Command
+    private let handoff: Handoff
+    /// Idle kept connections workers handed over; see Handoff.
+    private var parkedConnections: ParkedConnections
     private var workers: [pid_t: Int] = [:]        // pid -> slot
     /// Workers that left the pool (recycled, or of our previous self after a reload) and finish serving
     /// their kept connections, each with the time it must be gone by.
@@ -32,6 +35,13 @@ final class Master {
         self.logger = logger
         self.makeHandler = makeHandler
         self.scoreboard = try Scoreboard(slots: max(1, config.workers))
+        if let (handoff, parked) = Handoff.inherited() {
+            self.handoff = handoff
+            self.parkedConnections = ParkedConnections(handoff: handoff, idleLimitSeconds: config.keepAliveIdle, adopting: parked)
+        } else {
+            self.handoff = try Handoff.make()
+            self.parkedConnections = ParkedConnections(handoff: handoff, idleLimitSeconds: config.keepAliveIdle)
+        }
     }
 
     func run() -> Int32 {
@@ -39,9 +49,17 @@ final class Master {
         logger.info("pool started", metadata: ["workers": "\(scoreboard.slotCount)", "listen": "\(listener.origin)"])
         for slot in 0..<scoreboard.slotCount { spawn(slot) }
         adoptRetiringWorkers()
+        var lastHousekeeping: Int64 = 0
+        var fds: [pollfd] = []
         while true {
-            var none: [pollfd] = []
-            Signals.wait(&none, milliseconds: 100)
+            parkedConnections.fillPollSet(&fds)
+            Signals.wait(&fds, milliseconds: 100)
+            parkedConnections.service(fds)
+            // Kept connections may wake us thousands of times a second; the rest is checked every 20 ms
+            // (and at once after a signal: SIGCHLD, HUP, TERM...).
+            let now = monotonicNanos()
+            guard Signals.anyPending || now - lastHousekeeping >= 20_000_000 else { continue }
+            lastHousekeeping = now
             if Signals.take(SIGQUIT) {
                 logger.notice("QUIT: stopping at once")
                 signalAll(SIGKILL)
@@ -49,6 +67,7 @@ final class Master {
                 return cleanExit()
             }
             if Signals.take(SIGTERM) || Signals.take(SIGINT) { beginStop() }
+            if stopDeadline != nil { parkedConnections.closeAll() }  // and those workers hand over while leaving
             if Signals.take(SIGUSR1) { reopenLogs() }
             reap()
             if let deadline = stopDeadline {
@@ -91,7 +110,12 @@ final class Master {
                 logger.critical("worker cannot start", metadata: ["error": "\(error)"])
                 _exit(78)
             }
-            let worker = Worker(listener: listener, config: config, scoreboard: scoreboard, slot: slot, handler: handler, logger: logger)
+            close(handoff.masterEnd)  // a worker only writes to it, through its own end
+            // Nor may it keep the master's copies of parked connections: one would stay open after its
+            // server closed it or died, and nginx would wait for an answer that never comes.
+            parkedConnections.closeCopiesAfterFork()
+            let worker = Worker(listener: listener, config: config, scoreboard: scoreboard, slot: slot, handoff: handoff.workersEnd,
+                                handler: handler, logger: logger)
             exit(worker.run())
         }
         scoreboard.slot(slot).assign(pid: pid)
@@ -206,6 +230,7 @@ final class Master {
     }
 
     private func cleanExit() -> Int32 {
+        parkedConnections.closeAll()
         // The socket file is ours to remove when we bound it (possibly before a reload).
         if listener.origin != .systemd, case .unix(let path)? = config.listen { unlink(path) }
         logger.notice("pool stopped")
@@ -224,10 +249,13 @@ final class Master {
         _ = fcntl(listener.fd, F_SETFD, 0)  // the socket survives the exec
         setenv(Listener.reloadVariable, "\(listener.fd)", 1)
         setenv(Master.retiringVariable, (Array(workers.keys) + Array(retiring.keys)).map(String.init).joined(separator: ","), 1)
+        setenv(Handoff.reloadVariable, parkedConnections.keepAcrossExec(), 1)
         command.exec()
         logger.error("reload failed: cannot exec", metadata: ["path": "\(command.path)", "error": "\(errnoText())"])
         unsetenv(Listener.reloadVariable)
         unsetenv(Master.retiringVariable)
+        unsetenv(Handoff.reloadVariable)
+        parkedConnections.closeOnExecAgain()
         _ = fcntl(listener.fd, F_SETFD, FD_CLOEXEC)
     }
 

@@ -22,8 +22,8 @@ public struct PoolConfiguration: Sendable {
     public var slowRequestThreshold: Double = 5
     /// How long TERM waits for in-flight requests, and HUP for retiring workers (seconds).
     public var gracefulTimeout: Double = 30
-    /// How long a worker keeps an idle nginx keep-conn connection (seconds). Set nginx's upstream
-    /// `keepalive_timeout` below it, so that nginx, not the worker, closes idle connections.
+    /// How long the pool (the master, or a single worker) keeps an idle nginx keep-conn connection (seconds).
+    /// Set nginx's upstream `keepalive_timeout` below it, so that nginx, not perch, closes idle connections.
     public var keepAliveIdle: Double = 75
     /// Request bodies above this are answered 413 by the handler without being read.
     public var bodyLimit: Int = 1 << 20

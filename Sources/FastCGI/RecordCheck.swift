@@ -1,3 +1,6 @@
+// CFastCGI too: its shim includes <sys/socket.h>, and in a whole-module build the socket constants are found
+// only through the module that first imported that header.
+import CFastCGI
 import Glibc
 
 /// Looks at a request's BEGIN_REQUEST and PARAMS records before libfcgi reads them, without consuming

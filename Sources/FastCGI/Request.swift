@@ -1,3 +1,5 @@
+import Glibc
+
 /// One request as the web server handed it over: CGI parameters and the body read up to the limit.
 public struct FastCGIRequest {
     /// CGI/FastCGI parameters: REQUEST_METHOD, REQUEST_URI, QUERY_STRING, HTTP_*, CONTENT_TYPE, REMOTE_ADDR...
@@ -7,13 +9,37 @@ public struct FastCGIRequest {
     public var bodyTooLarge: Bool
     /// Tells the pool which request id the handler settled on, so that the master's logs can name it.
     public var reportRequestID: (String) -> Void
+    /// How long the request waited between the web server and a worker, from the web server's clock in
+    /// `X-Request-Start`; nil when it sent none.
+    public var queueMicros: Int64?
 
-    public init(params: CGIParams, body: [UInt8] = [], bodyTooLarge: Bool = false,
+    public init(params: CGIParams, body: [UInt8] = [], bodyTooLarge: Bool = false, queueMicros: Int64? = nil,
                 reportRequestID: @escaping (String) -> Void = { _ in }) {
         self.params = params
         self.body = body
         self.bodyTooLarge = bodyTooLarge
+        self.queueMicros = queueMicros
         self.reportRequestID = reportRequestID
+    }
+}
+
+/// The `X-Request-Start` convention APM tools read: the web server's clock when it received the request, as
+/// `t=` and seconds (nginx's `${msec}`: `t=1733400000.123`), milliseconds or microseconds (Apache's `%t`).
+public enum RequestStart {
+    /// The time since `value`'s instant in microseconds (0 if the clocks disagree the other way), or nil
+    /// when `value` is absent or not the convention.
+    public static func queueMicros(_ value: String?, nowMicros: Int64 = wallClockMicros()) -> Int64? {
+        guard var text = value?.utf8[...] else { return nil }
+        if text.starts(with: "t=".utf8) { text = text.dropFirst(2) }
+        guard let number = Double(Substring(text)), number.isFinite, number > 0 else { return nil }
+        let micros: Double = number > 1e14 ? number : number > 1e11 ? number * 1e3 : number * 1e6
+        return max(0, nowMicros - Int64(micros))
+    }
+
+    public static func wallClockMicros() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
     }
 }
 

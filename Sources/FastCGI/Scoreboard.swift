@@ -7,7 +7,7 @@ import Glibc
 public final class Scoreboard {
     public enum State: Int32, Sendable {
         case empty = 0, starting, idle, reading, busy
-        /// Left the pool (recycled): serves only its kept connections until nginx closes them.
+        /// Left the pool (recycled or reloaded): finishes its request and hands its kept connection on.
         case retiring
         var name: String {
             switch self {
@@ -67,6 +67,9 @@ public final class Scoreboard {
         public var requestStart: Int64 { raw.pointee.request_start }
         public var startedUnix: Int64 { raw.pointee.started_unix }
         public var lastDurationNanos: Int64 { raw.pointee.last_duration_nanos }
+        /// The current or last request's wait before a worker took it (X-Request-Start); nil when unknown.
+        public var queueMicros: Int64? { raw.pointee.queue_micros >= 0 ? raw.pointee.queue_micros : nil }
+        public var maxQueueMicros: Int64 { raw.pointee.max_queue_micros }
         public var requestID: String { withUnsafeBytes(of: &raw.pointee.request_id) { Slot.text($0, length: raw.pointee.request_id_length) } }
         public var method: String { withUnsafeBytes(of: &raw.pointee.method) { Slot.text($0, length: raw.pointee.method_length) } }
         public var uri: String { withUnsafeBytes(of: &raw.pointee.uri) { Slot.text($0, length: raw.pointee.uri_length) } }
@@ -77,6 +80,7 @@ public final class Scoreboard {
             raw.pointee.started_unix = Int64(time(nil))
             raw.pointee.requests = 0
             raw.pointee.request_start = 0
+            raw.pointee.queue_micros = -1
             set(.starting)
         }
 
@@ -107,6 +111,11 @@ public final class Scoreboard {
             raw.pointee.uri_length = 0
             raw.pointee.uri_length = withUnsafeMutableBytes(of: &raw.pointee.uri) { Slot.copy(uri, into: $0) }
             set(.busy)
+        }
+
+        func noteQueueTime(_ micros: Int64?) {
+            raw.pointee.queue_micros = micros ?? -1
+            if let micros, micros > raw.pointee.max_queue_micros { raw.pointee.max_queue_micros = micros }
         }
 
         func noteRequestID(_ id: String) {

@@ -35,6 +35,9 @@ enum Signals {
         return true
     }
 
+    /// Whether any watched signal arrived that nobody has taken yet.
+    static var anyPending: Bool { watched.contains { flags[Int($0)] != 0 } }
+
     /// Waits for one of `fds` or a signal, up to `milliseconds` (negative: no limit).
     @discardableResult
     static func wait(_ fds: inout [pollfd], milliseconds: Int) -> Int32 {

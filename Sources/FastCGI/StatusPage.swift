@@ -3,7 +3,8 @@ import Glibc
 
 /// The pool status as JSON, in PHP-FPM's vocabulary (snake_case), built from the scoreboard.
 enum StatusPage {
-    static func render(_ scoreboard: Scoreboard, config: PoolConfiguration) -> [UInt8] {
+    /// `listenQueue`: connections waiting in the socket's backlog and its capacity (ListenQueue), when known.
+    static func render(_ scoreboard: Scoreboard, config: PoolConfiguration, listenQueue: (waiting: Int, capacity: Int)? = nil) -> [UInt8] {
         let now = Int64(time(nil))
         let nowNanos = monotonicNanos()
         let slots = scoreboard.slots
@@ -15,7 +16,7 @@ enum StatusPage {
                 pid: Int(slot.pid), state: slot.state.name, startTime: slot.startedUnix, requests: slot.requests,
                 requestDurationMs: Double(running ? nowNanos - slot.requestStart : slot.lastDurationNanos) / 1e6,
                 requestMethod: running ? slot.method : nil, requestUri: running ? slot.uri : nil,
-                requestId: running ? slot.requestID : nil)
+                requestId: running ? slot.requestID : nil, requestQueueMs: slot.queueMicros.map { Double($0) / 1e3 })
         }
         let document = Document(
             pool: config.poolName, processManager: "static", startTime: scoreboard.startedUnix,
@@ -25,6 +26,8 @@ enum StatusPage {
             maxActiveProcesses: slots.map(\.maxActive).max() ?? 0,
             maxChildrenReached: slots.reduce(UInt64(0)) { $0 + $1.allBusy },
             slowRequests: slots.reduce(UInt64(0)) { $0 + $1.slowRequests },
+            listenQueue: listenQueue?.waiting, listenQueueLen: listenQueue?.capacity,
+            maxQueueMs: Double(slots.map(\.maxQueueMicros).max() ?? 0) / 1e3,
             processes: processes)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -46,6 +49,11 @@ enum StatusPage {
         let maxActiveProcesses: UInt64
         let maxChildrenReached: UInt64
         let slowRequests: UInt64
+        /// PHP-FPM's `listen queue` and `listen queue len`: connections waiting for a worker, and room for them.
+        let listenQueue: Int?
+        let listenQueueLen: Int?
+        /// The longest any request waited for a worker (X-Request-Start), since the pool started.
+        let maxQueueMs: Double
         let processes: [Process]
     }
 
@@ -58,5 +66,7 @@ enum StatusPage {
         let requestMethod: String?
         let requestUri: String?
         let requestId: String?
+        /// How long the current or last request waited for a worker, when the web server said (X-Request-Start).
+        let requestQueueMs: Double?
     }
 }

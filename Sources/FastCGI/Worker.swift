@@ -2,16 +2,21 @@ import CFastCGI
 import Glibc
 import Logging
 
-/// A worker process: takes connections from the shared socket and serves one request at a time through
-/// libfcgi. We accept connections ourselves and hand each to libfcgi (FCGX_Request.ipcFd), so a worker can
-/// hold several idle nginx keep-conn connections while it waits: an idle kept connection never pins the
-/// worker (libfcgi as-is would block on it), and the worker never has to close one under nginx's feet, which
-/// would fail a POST nginx had just sent on it. Any malformed input costs only its own connection.
+/// A worker process: takes connections from the shared socket, and kept connections from the master's
+/// queue (see Handoff), and serves one request at a time through libfcgi. We accept connections ourselves
+/// and hand each to libfcgi (FCGX_Request.ipcFd), so an idle kept connection never pins the worker (libfcgi
+/// as-is would block on it), and the worker never has to close one under nginx's feet, which would fail a
+/// POST nginx had just sent on it. In a pool a worker holds only the connection it serves, plus the one it
+/// just served while it is idle for `linger`; anything else goes to the master. Any malformed input costs
+/// only its own connection.
 final class Worker {
     /// Exit status of a worker that left after its share of requests, so the master can tell it from a crash.
     static let recycledStatus: Int32 = 75
 
     private let listener: Listener
+    /// Our end of the master's handoff channel; nil for a single worker spawned by a web server (no master),
+    /// which keeps all its kept connections itself, as before fair dispatch.
+    private let handoff: Int32?
     private let config: PoolConfiguration
     private let scoreboard: Scoreboard
     /// Our scoreboard slot; nil once we retire and the master gives it to our successor.
@@ -26,8 +31,14 @@ final class Worker {
     /// Kept connections between requests: when each last finished a request (oldest first), and since when
     /// a request has been waiting on it (nil: idle as far as we have seen).
     private var kept: [(fd: Int32, since: Int64, waiting: Int64?)] = []
-    /// Since when the listening socket has had a connection waiting (nil: none seen).
+    /// Since when the listening socket, and the master's queue, have had a connection waiting (nil: none seen).
     private var listenerWaiting: Int64?
+    private var handoffWaiting: Int64?
+    /// How long an idle worker keeps the connection it just served before handing it to the master: nginx
+    /// mostly sends its next request on the connection it used last, and within this time that request
+    /// costs no trip through the master. Short, because a worker that is idle but not running (stopped,
+    /// or starved of CPU) holds it meanwhile.
+    static let lingerNanos: Int64 = 2_000_000
     /// A guard against running out of descriptors, never a limit nginx should meet: nginx keeps as many
     /// connections open as it has requests in flight, and one we close while it still counts on it fails the
     /// request it sends next (retried for a GET, a 502 for a POST). At 32, 64 wrk connections through two
@@ -39,14 +50,17 @@ final class Worker {
     }()
     /// TERM/INT: serve what is already waiting, then go.
     private var stopping = false
-    /// Recycled or told to retire (USR2, by a reloading master): take no new connection, serve the kept ones
-    /// until nginx closes them (its keepalive_time/timeout), so that no request nginx sends is ever refused.
+    /// Recycled or told to retire (USR2, by a reloading master): take no new connection, hand the kept ones to
+    /// the master (a single worker without one serves them until nginx closes them), so that no request nginx
+    /// sends is ever refused.
     private var retiring = false
     private var served = 0
     private var leaving: Bool { stopping || retiring }
 
-    init(listener: Listener, config: PoolConfiguration, scoreboard: Scoreboard, slot: Int, handler: FastCGIHandler, logger: Logger) {
+    init(listener: Listener, config: PoolConfiguration, scoreboard: Scoreboard, slot: Int, handoff: Int32? = nil,
+         handler: FastCGIHandler, logger: Logger) {
         self.listener = listener
+        self.handoff = handoff
         self.config = config
         self.scoreboard = scoreboard
         self.slot = scoreboard.slot(slot)
@@ -72,7 +86,13 @@ final class Worker {
             if let fd = nextConnection() { serve(fd) }
             if served >= maxRequests { retire() }
         }
-        if retiring { serveKeptUntilClosed() }
+        if retiring && handoff != nil {
+            // Another worker serves what nginx sends on them next: nothing lingers, nothing is closed.
+            for connection in kept { park(connection.fd) }
+            kept.removeAll()
+        } else if retiring {
+            serveKeptUntilClosed()
+        }
         leaveKeptConnections()
         if served >= maxRequests {
             logger.info("worker recycled", metadata: ["requests": "\(served)"])
@@ -90,48 +110,97 @@ final class Worker {
         _ = Signals.take(SIGCHLD)
     }
 
-    /// Waits for work: a request on a kept connection, or a new connection on the listening socket, served
-    /// in the order we first saw them waiting. nginx sends on a kept connection only when it is idle in its
-    /// cache, and opens new ones when that is empty: preferring kept connections would starve the listening
-    /// socket for seconds under load (p99 of 1.6-6.5 s at 64 connections), so the socket takes its turn.
+    /// Waits for work: a request on a kept connection, one the master passed on, or a new connection on the
+    /// listening socket, served in the order we first saw them waiting. nginx sends on a kept connection only
+    /// when it is idle in its cache, and opens new ones when that is empty: preferring kept connections would
+    /// starve the listening socket for seconds under load (p99 of 1.6-6.5 s at 64 connections), so each
+    /// source takes its turn.
     private func nextConnection() -> Int32? {
         var fds = [pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0)]
+        if let handoff { fds.append(pollfd(fd: handoff, events: Int16(POLLIN), revents: 0)) }
+        let keptBase = fds.count
         fds += kept.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
         // Held log lines go out when nothing is waiting; under load something nearly always is.
         var ready = LogOutput.hasHeldLines ? Signals.wait(&fds, milliseconds: 0) : 0
         if ready == 0 {
             LogOutput.flush()
-            ready = Signals.wait(&fds, milliseconds: 1000)
+            ready = Signals.wait(&fds, milliseconds: waitLimitMilliseconds())
         }
         handleSignals()
         if ready == 0 && getppid() == 1 && !isSingle { stopping = true }  // the master is gone
-        // Told to retire just now: serve nothing more here. serveKeptUntilClosed serves what waits on kept
-        // connections and keeps them open; served from here, a connection was closed after its response,
-        // and a POST nginx had just sent on it failed (502: CI saw it in a reload under writes).
+        // Told to retire just now: serve nothing more here. run() hands the kept connections to the master
+        // (serveKeptUntilClosed serves them without one); served from here, a connection was closed after its
+        // response, and a POST nginx had just sent on it failed (502: CI saw it in a reload under writes).
         guard ready > 0, !leaving else {
             closeExpiredKeptConnections()
             return nil
         }
         let now = monotonicNanos()
         listenerWaiting = fds[0].revents != 0 ? (listenerWaiting ?? now) : nil
-        // fds[1...] match `kept` one for one until something changes `kept`.
+        if handoff != nil { handoffWaiting = fds[1].revents != 0 ? (handoffWaiting ?? now) : nil }
+        // fds[keptBase...] match `kept` one for one until something changes `kept`.
         for index in kept.indices {
-            kept[index].waiting = fds[index + 1].revents != 0 ? (kept[index].waiting ?? now) : nil
+            kept[index].waiting = fds[keptBase + index].revents != 0 ? (kept[index].waiting ?? now) : nil
         }
         closeExpiredKeptConnections()
-        // On a tie, kept connections first: nginx already counts on them.
+        // On a tie, kept connections first (nginx already counts on them), then the master's queue.
         let oldest = kept.indices.filter { kept[$0].waiting != nil }.min { kept[$0].waiting! < kept[$1].waiting! }
-        if let oldest, listenerWaiting.map({ kept[oldest].waiting! <= $0 }) ?? true {
-            return kept.remove(at: oldest).fd
+        let others = [listenerWaiting, handoffWaiting].compactMap { $0 }.min()
+        if let oldest, others.map({ kept[oldest].waiting! <= $0 }) ?? true {
+            let fd = kept.remove(at: oldest).fd
+            parkKeptConnections()
+            return fd
         }
+        let fromHandoff = handoffWaiting != nil && handoffWaiting! <= (listenerWaiting ?? .max)
+        guard let taken = fromHandoff ? takeFromHandoff() : takeFromListener() else { return nil }
+        parkKeptConnections()
+        return taken
+    }
+
+    private func takeFromListener() -> Int32? {
         guard listenerWaiting != nil else { return nil }
         listenerWaiting = nil  // the next connection in the backlog queues behind what is waiting now
         return acceptConnection()
     }
 
+    private func takeFromHandoff() -> Int32? {
+        handoffWaiting = nil
+        return handoff.flatMap(Handoff.receive)  // nil: another idle worker was quicker
+    }
+
+    /// How long to wait for work: up to the end of the linger of a connection we hold, else a second.
+    private func waitLimitMilliseconds() -> Int {
+        guard handoff != nil, let newest = kept.map(\.since).max() else { return 1000 }
+        let remaining = newest + Worker.lingerNanos - monotonicNanos()
+        return max(0, min(1000, Int((remaining + 999_999) / 1_000_000)))
+    }
+
+    /// In a pool, we are about to serve a connection (or our linger ended): every kept connection we hold
+    /// goes to the master, which passes it to an idle worker when nginx sends on it.
+    private func parkKeptConnections(idleSince limit: Int64? = nil) {
+        guard handoff != nil else { return }
+        kept.removeAll { connection in
+            if let limit, connection.since >= limit || connection.waiting != nil { return false }
+            park(connection.fd)
+            return true
+        }
+    }
+
+    /// Hands one connection to the master. Its queue holds hundreds; if it is full (a master stalled in a
+    /// reload), the connection is closed as a worker's surplus connections were before.
+    private func park(_ fd: Int32) {
+        guard let handoff, Handoff.send(fd, over: handoff) else {
+            logger.warning("the master's handoff queue is full: kept connection closed")
+            closeGently(fd)
+            return
+        }
+        close(fd)
+    }
+
     /// nginx's upstream `keepalive_timeout` should close idle connections first (it is shorter than
     /// PERCH_KEEPALIVE_IDLE in the shipped site); this only cleans up after a peer that never does.
     private func closeExpiredKeptConnections() {
+        parkKeptConnections(idleSince: monotonicNanos() - Worker.lingerNanos)
         let limit = monotonicNanos() - Int64(config.keepAliveIdle * 1e9)
         while let oldest = kept.first, oldest.waiting == nil && oldest.since < limit || kept.count > Worker.maxKept {
             closeGently(oldest.fd)
@@ -233,6 +302,8 @@ final class Worker {
         let params = readParams()
         let uri = params["REQUEST_URI"] ?? params["SCRIPT_NAME"] ?? "/"
         slot?.beginRunning(method: params["REQUEST_METHOD"] ?? "", uri: uri)
+        let queueMicros = RequestStart.queueMicros(params["HTTP_X_REQUEST_START"])
+        slot?.noteQueueTime(queueMicros)
 
         var (body, tooLarge, bodyError) = readBody(declared: Int(params["CONTENT_LENGTH"] ?? "") ?? 0)
         if bodyError {
@@ -245,7 +316,7 @@ final class Worker {
             response = status
         } else {
             let slot = self.slot
-            response = handler.respond(to: FastCGIRequest(params: params, body: body, bodyTooLarge: tooLarge,
+            response = handler.respond(to: FastCGIRequest(params: params, body: body, bodyTooLarge: tooLarge, queueMicros: queueMicros,
                                                           reportRequestID: { slot?.noteRequestID($0) }))
         }
         body = []
@@ -341,7 +412,7 @@ final class Worker {
         let json: [UInt8]
         let status: Int
         if config.statusAllowed.contains(params["REMOTE_ADDR"] ?? "") {
-            json = StatusPage.render(scoreboard, config: config)
+            json = StatusPage.render(scoreboard, config: config, listenQueue: ListenQueue.read(listener))
             status = 200
         } else {
             json = Array(#"{"detail":"Not Found"}"#.utf8)

@@ -33,6 +33,7 @@ public final class Application<Context: RequestContext> {
             SecurityHeadersMiddleware { [router] in router.isSensitive($0) },
             CORSMiddleware(configuration.cors),
             ErrorMiddleware(),
+            QueueLimitMiddleware(maxMillis: configuration.maxQueueMillis),
             BodyLimitMiddleware(limit: configuration.maxBodySize),
         ]
         responder = chain(fixed + middleware) { [router] in try router.respond($0, context: $1) }

@@ -5,10 +5,13 @@ public struct WebConfiguration: Sendable {
     public var cors: CORSConfiguration
     public var docs: DocsConfiguration
     public var openAPI: OpenAPIInfo
+    /// A request that waited longer than this for a worker gets a fast 503 (QueueLimitMiddleware); 0: never.
+    public var maxQueueMillis: Int
 
     public init(maxBodySize: Int = 1 << 20, cors: CORSConfiguration = CORSConfiguration(), docs: DocsConfiguration = DocsConfiguration(),
-                openAPI: OpenAPIInfo = OpenAPIInfo()) {
+                openAPI: OpenAPIInfo = OpenAPIInfo(), maxQueueMillis: Int = 0) {
         self.maxBodySize = maxBodySize; self.cors = cors; self.docs = docs; self.openAPI = openAPI
+        self.maxQueueMillis = maxQueueMillis
     }
 }
 

@@ -10,6 +10,9 @@ public struct Request: Sendable {
     public var parameters: Parameters = Parameters()
     /// The route the router matched (for middleware that reads its declared security).
     public var route: RouteInfo?
+    /// How long the request waited for a worker before the app saw it (the server's `X-Request-Start`, read by
+    /// the pool); nil when unknown. QueueLimitMiddleware and the access line use it.
+    public var queueMicros: Int64?
 
     public init(head: HTTPRequest, body: [UInt8] = [], remoteAddress: String = "") {
         self.head = head

@@ -53,8 +53,23 @@ struct FaultWriteTests {
         try rig.expectCleanFailures(exchanges, allowed: [], atMost: 0)
         try rig.expectNothingLost(exchanges)
         #expect(try rig.statusPageWorkers() == WriteRig.workers)
-        // Old workers leave once nginx closes their kept connections; stopping nginx closes them now.
-        rig.nginx.stop()
+        // Old workers hand their kept connections to the master and leave, while nginx still holds them.
+        #expect(rig.pool.waitForWorkers(WriteRig.workers, excluding: before, seconds: 10), "\(rig.pool.process.log)")
+        try rig.expectCleanStop()
+    }
+
+    @Test func recyclingDuringWritesDropsNothing() throws {
+        // Every worker leaves after a few dozen writes, many times over while nginx writes on kept connections.
+        let rig = try WriteRig(database: PrivateMariaDB.shared.makeMigratedDatabase(),
+                               environment: ["PERCH_MAX_REQUESTS": "15", "PERCH_MAX_REQUESTS_JITTER": "10"])
+        let before = Set(rig.pool.workerPIDs)
+        let load = rig.startLoad()
+        usleep(1_500_000)
+        rig.endFault()
+        let exchanges = try load.result(seconds: 60)
+        try rig.expectCleanFailures(exchanges, allowed: [], atMost: 0)
+        try rig.expectNothingLost(exchanges)
+        #expect(rig.pool.process.log.contains("worker recycled"), "\(rig.pool.process.log)")
         #expect(rig.pool.waitForWorkers(WriteRig.workers, excluding: before, seconds: 10), "\(rig.pool.process.log)")
         try rig.expectCleanStop()
     }
@@ -185,10 +200,10 @@ private final class WriteRig {
     /// The server with no database selected: it sees the pool's connections without being one of them.
     let probe: Connection
 
-    init(database: DatabaseConfiguration, requestTimeout: Int = 5) throws {
+    init(database: DatabaseConfiguration, requestTimeout: Int = 5, environment extra: [String: String] = [:]) throws {
         self.database = database
         // The cheapest password hashing (appEnvironment): a sign-up must not outlast a 1-second request timeout.
-        var environment = FaultTests.appEnvironment(database)
+        var environment = FaultTests.appEnvironment(database).merging(extra) { $1 }
         environment["PERCH_REQUEST_TIMEOUT"] = "\(requestTimeout)"
         environment["PERCH_STATUS_PATH"] = "/status"
         pool = try PerchPool(workers: Self.workers, environment: environment)

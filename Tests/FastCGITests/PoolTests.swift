@@ -52,7 +52,7 @@ struct PoolTests {
         pool.process.signal(SIGHUP)
         let load = try background.result(seconds: 60)
         #expect(load.complete == 2_000 && load.allSucceeded, "\(load.output)")
-        // Old workers leave once nginx has closed their kept connections (keepalive_time 15 s).
+        // Old workers hand their kept connections to the master and leave.
         #expect(pool.waitForWorkers(2, excluding: before, seconds: 30), "old workers should leave: \(pool.process.log)")
         #expect(pool.process.log.contains("HUP: reloading"))
         #expect(pool.process.poll() == nil, "the master survives a reload")
@@ -183,9 +183,9 @@ struct PoolTests {
     }
 
     /// A worker told to retire (USR2, as a reloading master does) while a request waits on a kept
-    /// connection serves it and keeps the connection open for nginx's next request: closing it after the
-    /// response failed the POST nginx sent next (a 502 in a reload under load).
-    @Test func retiringWorkerKeepsTheConnectionItJustServed() throws {
+    /// connection leaves at once, and the connection goes on to another worker: nothing is closed under
+    /// nginx's feet (closing it after the response failed the POST nginx sent next, a 502 in a reload).
+    @Test func retiringWorkerHandsItsKeptConnectionOn() throws {
         let pool = try PerchPool(workers: 1)
         let worker = try #require(pool.workerPIDs.first)
         let connection = try FastCGIConnection(unixPath: pool.socketPath)
@@ -199,8 +199,77 @@ struct PoolTests {
         kill(worker, SIGCONT)
         #expect(connection.readResponse()?.hasSuffix(#"{"status":"ok"}"#) == true)
         connection.send(FastCGIConnection.request(fastCGIParams("/api/v1/health"), keepConnection: true))
-        #expect(connection.readResponse()?.hasSuffix(#"{"status":"ok"}"#) == true, "the retiring worker closed a kept connection")
-        #expect(ChildProcess.isAlive(worker), "it lives on while its connection is open")
+        #expect(connection.readResponse()?.hasSuffix(#"{"status":"ok"}"#) == true, "the kept connection was closed")
+        #expect(eventually(seconds: 5) { !ChildProcess.isAlive(worker) }, "the retired worker does not linger")
+        #expect(pool.waitForWorkers(1, excluding: [worker], seconds: 5))
+    }
+
+    /// Fair dispatch: a request on an idle kept connection is served even while the worker that served the
+    /// connection last cannot run; it had handed the connection to the master, which passes it on.
+    @Test func stoppedWorkersIdleKeptConnectionIsServedByAnother() throws {
+        let pool = try PerchPool(workers: 2, environment: ["PERCH_STATUS_PATH": "/status"])
+        let connection = try FastCGIConnection(unixPath: pool.socketPath, receiveTimeout: 10)
+        // The status page names the worker serving it: the one running /status.
+        func servingWorker() throws -> Int {
+            connection.send(FastCGIConnection.request(fastCGIParams("/status"), keepConnection: true))
+            let response = try #require(connection.readResponse(), "no answer")
+            let body = try #require(response.range(of: "\r\n\r\n")).upperBound
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(response[body...].utf8)) as? [String: Any])
+            let processes = try #require(json["processes"] as? [[String: Any]])
+            return try #require(processes.first { $0["request_uri"] as? String == "/status" }?["pid"] as? Int)
+        }
+        let first = try servingWorker()
+        usleep(200_000)  // well past the worker's linger: the connection is the master's now
+        kill(pid_t(first), SIGSTOP)
+        defer { kill(pid_t(first), SIGCONT) }
+        #expect(try servingWorker() != first)
+        #expect(try servingWorker() != first)
+    }
+
+    /// A worker forked while the master holds a connection must not keep a copy of it: when its server
+    /// closes it (or dies), nginx has to see the end, not wait for an answer until its timeout.
+    @Test func workerForkedWhileAConnectionIsParkedKeepsNoCopy() throws {
+        let pool = try PerchPool(workers: 2)
+        let connection = try FastCGIConnection(unixPath: pool.socketPath, receiveTimeout: 5)
+        connection.send(FastCGIConnection.request(fastCGIParams("/api/v1/health"), keepConnection: true))
+        #expect(connection.readResponse()?.hasSuffix(#"{"status":"ok"}"#) == true)
+        usleep(100_000)  // past the worker's linger: the master holds it
+        let victim = try #require(pool.workerPIDs.first)
+        kill(victim, SIGKILL)
+        #expect(pool.waitForWorkers(2, excluding: [victim], seconds: 5))
+        // The last request on it: the worker answers and closes it.
+        connection.send(FastCGIConnection.request(fastCGIParams("/api/v1/health"), keepConnection: false))
+        #expect(connection.readResponse()?.hasSuffix(#"{"status":"ok"}"#) == true)
+        #expect(connection.closedByPeer(), "another process still holds the connection")
+    }
+
+    /// A connection the master holds for a worker costs only itself when it turns bad: garbage sent on it,
+    /// or its peer gone. No worker dies and the pool serves on.
+    @Test func badHandedOverConnectionCostsOnlyItself() throws {
+        let pool = try PerchPool(workers: 2)
+        let workers = Set(pool.workerPIDs)
+        func handedOver() throws -> FastCGIConnection {
+            let connection = try FastCGIConnection(unixPath: pool.socketPath, receiveTimeout: 5)
+            connection.send(FastCGIConnection.request(fastCGIParams("/api/v1/health"), keepConnection: true))
+            #expect(connection.readResponse()?.hasSuffix(#"{"status":"ok"}"#) == true)
+            usleep(100_000)  // past the worker's linger: the master holds it
+            return connection
+        }
+        let malformed = try handedOver()
+        malformed.send([9, 9, 9, 9, 9, 9, 9, 9, 9, 9])  // not FastCGI version 1
+        #expect(malformed.closedByPeer())
+        let closed = try handedOver()
+        shutdown(closed.fd, Int32(SHUT_RDWR))
+        let halfClosed = try handedOver()
+        shutdown(halfClosed.fd, Int32(SHUT_WR))
+        #expect(halfClosed.closedByPeer())
+        let healthy = try handedOver()
+        for _ in 0..<3 {
+            healthy.send(FastCGIConnection.request(fastCGIParams("/api/v1/health"), keepConnection: true))
+            #expect(healthy.readResponse()?.hasSuffix(#"{"status":"ok"}"#) == true)
+        }
+        #expect(Set(pool.workerPIDs) == workers, "no worker died: \(pool.process.log)")
+        #expect(pool.process.log.contains("malformed FastCGI input"))
     }
 
     @Test func malformedInputCostsOnlyItsConnection() throws {
@@ -233,6 +302,35 @@ struct PoolTests {
             #expect(rss < 64 * 1024, "worker \(pid) resident \(rss) kB")
         }
         #expect(pool.process.log.contains("malformed FastCGI input"))
+    }
+
+    /// PERCH_MAX_QUEUE_TIME with nginx's X-Request-Start: a request that waited too long gets a fast 503 with
+    /// Retry-After, and the same worker's next request is served normally. The status page shows the wait.
+    @Test func overloadedRequestGets503AndTheWorkerGoesOn() throws {
+        let pool = try PerchPool(workers: 1, environment: ["PERCH_MAX_QUEUE_TIME": "200", "PERCH_STATUS_PATH": "/status"])
+        let worker = try #require(pool.workerPIDs.first)
+        let connection = try FastCGIConnection(unixPath: pool.socketPath)
+        func send(_ uri: String, startedSecondsAgo: Double) -> String? {
+            var params = fastCGIParams(uri)
+            params["HTTP_X_REQUEST_START"] = String(format: "t=%.3f", Date().timeIntervalSince1970 - startedSecondsAgo)
+            connection.send(FastCGIConnection.request(params, keepConnection: true))
+            return connection.readResponse()
+        }
+        // /health/ready asks the database (there is none configured here): the 503 is ours, not the database's.
+        let refused = try #require(send("/api/v1/health/ready", startedSecondsAgo: 1.5))
+        #expect(refused.hasPrefix("Status: 503"))
+        #expect(refused.contains("Retry-After: 1\r\n"))
+        #expect(refused.contains(#"{"detail":"The server is overloaded"#))
+        #expect(try #require(send("/api/v1/health", startedSecondsAgo: 0)).hasSuffix(#"{"status":"ok"}"#))
+        #expect(pool.workerPIDs == [worker])
+        #expect(eventually(seconds: 5) { pool.process.log.contains("status=503") && pool.process.log.contains("queue_ms=1") }, "\(pool.process.log)")
+        let status = try #require(send("/status", startedSecondsAgo: 0))
+        let bodyStart = try #require(status.range(of: "\r\n\r\n")).upperBound
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(status[bodyStart...].utf8)) as? [String: Any])
+        #expect((json["max_queue_ms"] as? Double ?? 0) >= 1_400)  // t= has milliseconds: 1.5 s give or take one
+        #expect(json["listen_queue"] as? Int == 0)
+        #expect((json["listen_queue_len"] as? Int ?? 0) > 0)
+        #expect((json["processes"] as? [[String: Any]])?.first?["request_queue_ms"] != nil)
     }
 
     @Test func statusPageForAllowedAddressesOnly() throws {

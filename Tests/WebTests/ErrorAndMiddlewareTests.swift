@@ -212,3 +212,36 @@ func + (a: HTTPFields, b: HTTPFields) -> HTTPFields {
     out.append(contentsOf: b)
     return out
 }
+
+/// PERCH_MAX_QUEUE_TIME: a request that waited too long for a worker gets a fast 503, before the router.
+@Suite struct QueueLimitTests {
+    func request(_ path: String, waitedMillis: Int64?) -> Request {
+        var request = Request(method: .get, uri: path)
+        request.queueMicros = waitedMillis.map { $0 * 1000 }
+        return request
+    }
+
+    @Test func overLimitIs503WithRetryAfterBeforeTheRoute() throws {
+        let logs = LogStore()
+        let app = makeDemoApp(WebConfiguration(maxQueueMillis: 200), logs: logs)
+        // /boom would answer 500: the route never runs.
+        let refused = app.respond(to: request("/boom", waitedMillis: 201))
+        #expect(refused.status == .serviceUnavailable)
+        #expect(refused.headerFields[.retryAfter] == "1")
+        #expect(refused.headerFields[.xRequestID] != nil)
+        #expect(refused.headerFields[.xContentTypeOptions] == "nosniff")
+        #expect(String(decoding: refused.body, as: UTF8.self).hasPrefix(#"{"detail":"The server is overloaded"#))
+        let access = try #require(logs.entries.first { $0.message == "request" })
+        #expect(access.metadata["queue_ms"] == "201.000")
+        #expect(access.metadata["status"] == "503")
+        // Within the limit, or without X-Request-Start, nothing changes.
+        #expect(app.respond(to: request("/api/v1/health", waitedMillis: 200)).status == .ok)
+        #expect(app.respond(to: request("/api/v1/health", waitedMillis: nil)).status == .ok)
+        #expect(logs.entries.filter { $0.message == "request" }.last?.metadata["queue_ms"] == nil)
+    }
+
+    @Test func zeroNeverRefuses() {
+        let app = makeDemoApp(WebConfiguration(maxQueueMillis: 0))
+        #expect(app.respond(to: request("/api/v1/health", waitedMillis: 3_600_000)).status == .ok)
+    }
+}

@@ -11,7 +11,7 @@ public struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
         guard context.logger.logLevel <= .info else { return response }
         let entry = AccessLogEntry(method: request.method.rawValue, path: request.path, status: response.status.code,
-                                   durationMicros: max(0, micros), bytes: response.body.count)
+                                   durationMicros: max(0, micros), bytes: response.body.count, queueMicros: request.queueMicros)
         if let writer = context.logger.handler as? AccessLogWriter {
             writer.logAccess(entry)
         } else {
@@ -29,24 +29,32 @@ public struct AccessLogEntry {
     /// How long the app took (>= 0); logged as milliseconds with three decimals, `duration_ms=12.345`.
     public var durationMicros: Int64
     public var bytes: Int
+    /// How long it waited for a worker (X-Request-Start), logged as `queue_ms=` when the server sent it.
+    public var queueMicros: Int64?
 
-    public init(method: String, path: String, status: Int, durationMicros: Int64, bytes: Int) {
+    public init(method: String, path: String, status: Int, durationMicros: Int64, bytes: Int, queueMicros: Int64? = nil) {
         self.method = method
         self.path = path
         self.status = status
         self.durationMicros = durationMicros
         self.bytes = bytes
+        self.queueMicros = queueMicros
     }
 
     /// 1234 µs -> "1.234", without going through Double's printing.
-    public var durationMS: String {
-        let fraction = String(durationMicros % 1000)
-        return String(durationMicros / 1000) + "." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    public var durationMS: String { Self.milliseconds(durationMicros) }
+
+    static func milliseconds(_ micros: Int64) -> String {
+        let fraction = String(micros % 1000)
+        return String(micros / 1000) + "." + String(repeating: "0", count: 3 - fraction.count) + fraction
     }
 
     /// As log metadata, sorted by key.
     public var fields: [(key: String, value: String)] {
-        [("bytes", String(bytes)), ("duration_ms", durationMS), ("method", method), ("path", path), ("status", String(status))]
+        var fields = [("bytes", String(bytes)), ("duration_ms", durationMS), ("method", method), ("path", path)]
+        if let queueMicros { fields.append(("queue_ms", Self.milliseconds(queueMicros))) }
+        fields.append(("status", String(status)))
+        return fields
     }
 
     public var metadata: Logger.Metadata {
