@@ -12,7 +12,8 @@
 #               3 alternating rounds of perch and the C ceiling for health (default 2; the best of each is kept)
 #   --no-build  use the existing .build/release/perch
 #   --keep      keep the temporary folder (logs, configs, seeded ids and tokens) and print its path
-# Environment: BENCH_DURATION, BENCH_WARMUP (seconds), BENCH_ROUNDS, BENCH_LEAK_REQUESTS override these; PERCH_*
+# Environment: BENCH_DURATION, BENCH_WARMUP (seconds), BENCH_ROUNDS, BENCH_LEAK_REQUESTS (0: no leak run) override
+# these; BENCH_PERCH names another perch binary to measure (nothing is built then); PERCH_*
 # variables pass through to perch (PERCH_WORKERS defaults to the number of cores, as in perch itself).
 #
 # Everything it starts binds to loopback or a unix socket under its own temporary folder, every step is
@@ -45,7 +46,7 @@ export BENCH_PASSWORD="bench-password-1"
 export BENCH_LUA_DIR="$BENCH/lua"
 
 # --- packages --------------------------------------------------------------------------------------------
-packages=(wrk gcc libfcgi-dev libsodium-dev pkg-config nginx-light curl python3 procps coreutils)
+packages=(wrk gcc libfcgi-dev libsodium-dev libmariadb-dev pkg-config nginx-light curl python3 procps coreutils)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -69,8 +70,9 @@ chmod 700 "$TMP"
 mkdir -p "$TMP/bin" "$TMP/data" "$TMP/nginx"
 PERCH_SOCKET="$TMP/perch.sock"
 CEILING_SOCKET="$TMP/ceiling.sock"
+DB_CEILING_SOCKET="$TMP/db-ceiling.sock"
 DB_SOCKET="$TMP/mysqld.sock"
-PERCH_PID=""; CEILING_PID=""; NGINX_PID=""; DB_PID=""
+PERCH_PID=""; CEILING_PID=""; DB_CEILING_PID=""; NGINX_PID=""; DB_PID=""
 
 stop_pid() {  # pid signal seconds: signal, wait, then KILL
     local pid="$1" signal="$2" seconds="$3"
@@ -83,6 +85,7 @@ stop_pid() {  # pid signal seconds: signal, wait, then KILL
 cleanup() {
     trap - INT TERM EXIT
     stop_pid "$CEILING_PID" TERM 10
+    stop_pid "$DB_CEILING_PID" TERM 10
     stop_pid "$PERCH_PID" TERM 30
     stop_pid "$NGINX_PID" QUIT 10
     stop_pid "$DB_PID" TERM 60
@@ -95,8 +98,8 @@ trap 'status=$?; cleanup; exit $status' EXIT
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- build -----------------------------------------------------------------------------------------------
-PERCH="$ROOT/.build/release/perch"
-if [[ -n "$build" ]]; then
+PERCH="${BENCH_PERCH:-$ROOT/.build/release/perch}"
+if [[ -n "$build" && -z "${BENCH_PERCH:-}" ]]; then
     say "building perch (release)"
     # The Swift runtime and Foundation linked in: a worker maps only what it touches (README, Performance).
     (cd "$ROOT" && timeout 3600 swift build -c release --static-swift-stdlib >"$TMP/build.log" 2>&1) || { tail -30 "$TMP/build.log" >&2; die "swift build failed"; }
@@ -106,6 +109,8 @@ say "building the C ceilings"
 gcc -O2 -Wall -o "$TMP/bin/fcgi_hello" "$BENCH/ceiling/fcgi_hello.c" -lfcgi
 # shellcheck disable=SC2046
 gcc -O2 -Wall -o "$TMP/bin/argon2_verify" "$BENCH/ceiling/argon2_verify.c" $(pkg-config --cflags --libs libsodium)
+# shellcheck disable=SC2046
+gcc -O2 -Wall -o "$TMP/bin/db_read" "$BENCH/ceiling/db_read.c" -lfcgi $(pkg-config --cflags --libs libmariadb)
 
 # --- does this build have the API? -----------------------------------------------------------------------
 api=""
@@ -147,8 +152,7 @@ fi
 # --- the pool --------------------------------------------------------------------------------------------
 export PERCH_ENV="${PERCH_ENV:-production}"
 export PERCH_WORKERS="$WORKERS"
-# Above the site's keepalive_time (15 s), as the site file asks: a recycled worker serves its kept
-# connections until nginx closes them, and one that gave up sooner would close some under nginx's feet.
+# How long a stop waits for requests in flight (a recycled worker hands its kept connection on and leaves).
 export PERCH_GRACEFUL_TIMEOUT="${PERCH_GRACEFUL_TIMEOUT:-20}"
 pool_workers() { ps -o pid= --ppid "$PERCH_PID" 2>/dev/null | tr -d ' ' | sort -n; }
 start_pool() {  # extra VAR=value settings for this pool
@@ -171,13 +175,18 @@ BASE="http://127.0.0.1:$PORT"
 site_template="$(cat "$ROOT/deploy/nginx/perch.conf")"
 # The benchmark measures the app, so nginx's per-address login limit (5 r/s from one client: every
 # wrk connection is 127.0.0.1) is lifted; everything else is the shipped file.
-for target in "server unix:/run/perch/perch.sock;" "listen 80;" "limit_req zone=perch_login burst=10 nodelay;"; do
+for target in "server unix:/run/perch/perch.sock;" "listen 80;" "fastcgi_keep_conn on;" "limit_req zone=perch_login burst=10 nodelay;"; do
     [[ "$site_template" == *"$target"* ]] || die "deploy/nginx/perch.conf no longer contains \"$target\": update run.sh"
 done
 site_template="${site_template//"listen 80;"/"listen 127.0.0.1:$PORT;"}"
 site_template="${site_template//"limit_req zone=perch_login burst=10 nodelay;"/"# limit_req lifted for the benchmark"}"
-render_site() { printf '%s\n' "${site_template//"server unix:/run/perch/perch.sock;"/"server unix:$1;"}" > "$TMP/nginx/site.conf"; }
-render_site "$PERCH_SOCKET"
+MODE=keep  # the site's mode: keep (fastcgi_keep_conn on, as shipped) or nokeep (a connection per request)
+render_site() {  # socket mode
+    local site="${site_template//"server unix:/run/perch/perch.sock;"/"server unix:$1;"}"
+    [[ "$2" == nokeep ]] && site="${site//"fastcgi_keep_conn on;"/"fastcgi_keep_conn off;"}"
+    printf '%s\n' "$site" > "$TMP/nginx/site.conf"
+}
+render_site "$PERCH_SOCKET" keep
 user_line=""; (( EUID == 0 )) && user_line="user root root;"
 cat > "$TMP/nginx/nginx.conf" <<CONF
 $user_line
@@ -196,18 +205,19 @@ CONF
 timeout 10 nginx -q -t -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" || die "nginx -t refused the configuration"
 setsid nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -g "daemon off;" </dev/null >"$TMP/nginx/stderr.log" 2>&1 &
 NGINX_PID=$!
-wait_for_health() {
+wait_for_health() {  # the app behind nginx answers (the database ceiling answers health with a 404)
     for _ in $(seq 100); do
-        [[ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$BASE/api/v1/health")" == 200 ]] && return 0
+        [[ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$BASE/api/v1/health")" =~ ^(200|404)$ ]] && return 0
         sleep 0.1
     done
-    tail -5 "$TMP/nginx/error.log" >&2; die "$BASE/api/v1/health does not answer 200"
+    tail -5 "$TMP/nginx/error.log" >&2; die "$BASE/api/v1/health does not answer"
 }
 wait_for_health
 nginx_workers() { ps -o pid= --ppid "$NGINX_PID" | tr -d ' ' | sort; }
-swap_upstream() {  # socket: point nginx's upstream at it (HUP: new workers, old ones finish and go)
+swap_upstream() {  # socket [mode]: point nginx's upstream at it (HUP: new workers, old ones finish and go)
     local old; old="$(nginx_workers)"
-    render_site "$1"
+    MODE="${2:-keep}"
+    render_site "$1" "$MODE"
     kill -HUP "$NGINX_PID"
     for _ in $(seq 150); do
         [[ -n "$(nginx_workers)" ]] && [[ -z "$(comm -12 <(echo "$old") <(nginx_workers))" ]] && break
@@ -223,11 +233,8 @@ rss_line() {  # pid: VmRSS, its anonymous (private heap/stack) part, and PSS (sh
 }
 
 # --- scenarios -------------------------------------------------------------------------------------------
-rows=()       # "key|scenario|connections|req/s|p50|p99|non-2xx|errors|CPU per request" (ratios come later)
-declare -A row_at  # key -> index in rows: a scenario measured in several rounds keeps its best round
-add_row() {  # key row
-    if [[ -n "${row_at[$1]:-}" ]]; then rows[${row_at[$1]}]="$2"; else row_at[$1]=${#rows[@]}; rows+=("$2"); fi
-}
+RUNS="$TMP/runs.txt"  # every measured run: key|label|connections|mode|BENCH fields cpu_us=; report.py makes the table
+: > "$RUNS"
 declare -A rps_of
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 TICK="$(getconf CLK_TCK)"
@@ -258,17 +265,14 @@ scenario() {
     local line cpu_before cpu
     cpu_before="$(app_cpu_ticks)"
     if ! line="$(wrk_run "$label" "$conns" "$script" "$path" "$DURATION" "$@")"; then
-        [[ -n "${rps_of[$key]:-}" ]] || add_row "$key" "$key|$label|$conns|failed|-|-|-|-|-"
+        echo "$key|$label (failed)|$conns|$MODE|" >> "$RUNS"
         return 0
     fi
     cpu="$(awk -v t="$(( $(app_cpu_ticks) - cpu_before ))" -v hz="$TICK" -v n="$(field requests "$line")" \
-        'BEGIN { if (n > 0) printf "%.0f µs", t * 1e6 / hz / n; else print "-" }')"
-    say "  $line (app CPU $cpu per request)"
-    # Noise from other load only ever slows a run down: of several rounds, the fastest is the truest.
-    if [[ -z "${rps_of[$key]:-}" ]] || awk -v a="$(field rps "$line")" -v b="${rps_of[$key]}" 'BEGIN { exit !(a > b) }'; then
-        rps_of[$key]="$(field rps "$line")"
-        add_row "$key" "$key|$label|$conns|$(field rps "$line")|$(field p50_ms "$line") ms|$(field p99_ms "$line") ms|$(field non2xx "$line")|$(field errors "$line")|$cpu"
-    fi
+        'BEGIN { if (n > 0) printf "%.0f", t * 1e6 / hz / n; else print "-" }')"
+    say "  $line (app CPU $cpu µs per request, $MODE)"
+    echo "$key|$label|$conns|$MODE|$line cpu_us=$cpu" >> "$RUNS"
+    rps_of[$key.$MODE]="$(field rps "$line")"
 }
 skipped=()
 
@@ -282,10 +286,12 @@ for round in $(seq "$ROUNDS"); do
     say "health round $round of $ROUNDS"
     APP_PID="$PERCH_PID"
     scenario health "GET /api/v1/health (perch)" 64 get.lua /api/v1/health
-    swap_upstream "$CEILING_SOCKET"
+    swap_upstream "$PERCH_SOCKET" nokeep
+    scenario health "GET /api/v1/health (perch)" 64 get.lua /api/v1/health
+    swap_upstream "$CEILING_SOCKET" keep
     APP_PID="$CEILING_PID"
     scenario health_ceiling "GET /api/v1/health (C libfcgi ceiling)" 64 get.lua /api/v1/health
-    swap_upstream "$PERCH_SOCKET"
+    swap_upstream "$PERCH_SOCKET" keep
 done
 CEILING_RSS=""
 for pid in $(ps -o pid= --ppid "$CEILING_PID" | tr -d ' '); do
@@ -299,19 +305,36 @@ if [[ -n "$api" ]] && timeout 60 python3 "$BENCH/seed.py" probe "$BASE"; then
     say "seeding 1,000 users and 10,000 posts through the API"
     timeout 1200 python3 "$BENCH/seed.py" seed "$BASE" "$TMP" || die "seeding failed (see $TMP/perch.log)"
     ids=(BENCH_IDS_FILE="$TMP/post_ids.txt")
-    scenario post_by_id "GET /api/v1/posts/{id} (random)" 64 post_by_id.lua /api/v1/posts/1 "${ids[@]}"
-    scenario posts_page "GET /api/v1/posts?limit=20" 64 get.lua "/api/v1/posts?limit=20"
+    "$TMP/bin/db_read" "$DB_CEILING_SOCKET" "$WORKERS" "$DB_SOCKET" perch "$TMP/database-password" perch >"$TMP/db-ceiling.log" 2>&1 &
+    DB_CEILING_PID=$!
+    for _ in $(seq 100); do [[ -S "$DB_CEILING_SOCKET" ]] && break; sleep 0.1; done
+    [[ -S "$DB_CEILING_SOCKET" ]] || { cat "$TMP/db-ceiling.log" >&2; die "db_read did not open its socket"; }
     # Fresh access tokens right before the bearer scenarios (they live 15 minutes by default).
     timeout 300 python3 "$BENCH/seed.py" tokens "$BASE" "$TMP" --count 64 || die "logging in failed"
     tokens=(BENCH_TOKENS_FILE="$TMP/tokens.txt")
-    scenario me "GET /api/v1/users/me (bearer)" 64 me.lua /api/v1/users/me "${tokens[@]}"
-    scenario create_post "POST /api/v1/posts (bearer, JSON)" 64 create_post.lua /api/v1/posts "${tokens[@]}"
+    # Each round: the database scenarios through the shipped site (keep-conn) and with fastcgi_keep_conn off,
+    # then the C database ceiling, so that load from elsewhere hits all of them alike.
+    for round in $(seq "$ROUNDS"); do
+        for mode in keep nokeep; do
+            say "database round $round of $ROUNDS, $mode"
+            swap_upstream "$PERCH_SOCKET" "$mode"
+            scenario post_by_id "GET /api/v1/posts/{id} (random)" 64 post_by_id.lua /api/v1/posts/1 "${ids[@]}"
+            scenario posts_page "GET /api/v1/posts?limit=20" 64 get.lua "/api/v1/posts?limit=20"
+            scenario me "GET /api/v1/users/me (bearer)" 64 me.lua /api/v1/users/me "${tokens[@]}"
+            scenario create_post "POST /api/v1/posts (bearer, JSON)" 64 create_post.lua /api/v1/posts "${tokens[@]}"
+        done
+        swap_upstream "$DB_CEILING_SOCKET" keep
+        APP_PID="$DB_CEILING_PID"
+        scenario read_ceiling "GET /api/v1/posts/{id} (C database ceiling)" 64 post_by_id.lua /api/v1/posts/1 "${ids[@]}"
+        APP_PID="$PERCH_PID"
+        swap_upstream "$PERCH_SOCKET" keep
+    done
+    stop_pid "$DB_CEILING_PID" TERM 10; DB_CEILING_PID=""
     scenario login "POST /api/v1/auth/login (form)" 8 login.lua /api/v1/auth/login BENCH_EMAILS_FILE="$TMP/emails.txt"
     say "Argon2id ceiling: bare crypto_pwhash_str_verify on $WORKERS processes for ${DURATION}s"
     argon="$(timeout $((DURATION + 60)) "$TMP/bin/argon2_verify" "$DURATION" "$WORKERS")" || die "argon2_verify failed"
     say "  $argon"
-    rps_of[argon2]="$(field rate "$argon")"
-    add_row argon2 "argon2|crypto_pwhash_str_verify ($WORKERS processes, ceiling)|-|$(field rate "$argon")|-|-|-|-|-"
+    echo "argon2|crypto_pwhash_str_verify ($WORKERS processes, ceiling)|-|keep|rps=$(field rate "$argon")" >> "$RUNS"
     READ_KEY=post_by_id; READ_LABEL="GET /api/v1/posts/{id}"; READ_SCRIPT=post_by_id.lua; READ_PATH=/api/v1/posts/1; READ_ENV=("${ids[@]}")
 else
     skipped+=("skipped: API not available yet (perch has no \`migrate\` or POST /api/v1/users does not answer 201): posts, users/me, login and the Argon2id ceiling; the leak run uses GET /api/v1/health")
@@ -322,8 +345,32 @@ fi
 memory=()
 for pid in $(pool_workers); do memory+=("worker $pid: $(rss_line "$pid")"); done
 
+# --- overload: one worker, 32 concurrent logins, PERCH_MAX_QUEUE_TIME=200 ---------------------------------------
+# Every answer should be a 200 within the limit plus one login's time, or a fast 503 with Retry-After.
+overload=()
+if [[ -n "$api" ]]; then
+    say "overload: 1 worker, 32 concurrent logins for ${DURATION}s, PERCH_MAX_QUEUE_TIME=200"
+    stop_pool
+    saved_workers="$WORKERS"; WORKERS=1
+    log_mark="$(wc -l < "$TMP/perch.log")"
+    start_pool PERCH_WORKERS=1 PERCH_MAX_QUEUE_TIME=200
+    APP_PID="$PERCH_PID"
+    if line="$(timeout $((DURATION + 120)) python3 "$BENCH/overload.py" "$BASE" "$TMP/emails.txt" --clients 32 \
+            --seconds "$DURATION" --limit-ms 200 --log "$TMP/perch.log" --log-from "$log_mark")"; then
+        overload+=("$line")
+    else
+        overload+=("overload run failed: $line")
+    fi
+    say "  ${overload[-1]}"
+    stop_pool
+    WORKERS="$saved_workers"
+    start_pool
+fi
+
 # --- leak run: one pool that never recycles, RSS before and after ----------------------------------------------
 # wrk runs for a time, not a count: repeat runs (sized from the measured rate) until LEAK_REQUESTS are done.
+leak=()
+if (( LEAK_REQUESTS > 0 )); then
 say "leak run: $LEAK_REQUESTS requests of $READ_LABEL (PERCH_MAX_REQUESTS=0)"
 stop_pool
 start_pool PERCH_MAX_REQUESTS=0
@@ -332,7 +379,7 @@ wrk_run "leak warm-up" 64 "$READ_SCRIPT" "$READ_PATH" "$WARMUP" "${READ_ENV[@]}"
 declare -A before
 before_pids="$(pool_workers)"
 for pid in $before_pids; do before[$pid]="$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")"; done
-rate="$(printf '%.0f' "${rps_of[$READ_KEY]:-1000}")"; (( rate > 0 )) || rate=1000
+rate="$(printf '%.0f' "${rps_of[$READ_KEY.keep]:-1000}")"; (( rate > 0 )) || rate=1000
 done_requests=0; leak_secs=0; leak_non2xx=0; leak_errors=0; leak_p50=0; leak_p99=0
 leak_deadline=$(( SECONDS + LEAK_REQUESTS / 200 + 60 ))  # bounded: gives up below 200 req/s
 while (( done_requests < LEAK_REQUESTS && SECONDS < leak_deadline )); do
@@ -348,8 +395,7 @@ while (( done_requests < LEAK_REQUESTS && SECONDS < leak_deadline )); do
 done
 say "  $done_requests requests in ${leak_secs}s"
 (( done_requests >= LEAK_REQUESTS )) || say "leak run cut short: $done_requests of $LEAK_REQUESTS requests"
-add_row leak "leak|leak run: $done_requests × $READ_LABEL (worst run's p50/p99)|64|$(awk -v n="$done_requests" -v s="$leak_secs" 'BEGIN { if (s > 0) printf "%.1f", n / s; else print "-" }')|$leak_p50 ms|$leak_p99 ms|$leak_non2xx|$leak_errors|-"
-leak=()
+echo "leak|leak run: $done_requests × $READ_LABEL (worst run's p50/p99)|64|keep|rps=$(awk -v n="$done_requests" -v s="$leak_secs" 'BEGIN { if (s > 0) printf "%.1f", n / s; else print "-" }') p50_ms=$leak_p50 p99_ms=$leak_p99 non2xx=$leak_non2xx errors=$leak_errors" >> "$RUNS"
 for pid in $before_pids; do
     if after="$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null)" && [[ -n "$after" ]]; then
         leak+=("worker $pid: ${before[$pid]} kB before, $after kB after ($(( after - before[$pid] )) kB)")
@@ -357,32 +403,25 @@ for pid in $before_pids; do
         leak+=("worker $pid: ${before[$pid]} kB before, gone after (crashed or recycled: see the log)")
     fi
 done
+fi
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- the table --------------------------------------------------------------------------------------------
-ratio() {  # ours ceiling
-    [[ -n "${1:-}" && -n "${2:-}" ]] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * a / b; else print "-" }' || echo "-"
-}
 commit="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
 [[ -n "$(git -C "$ROOT" status --porcelain -- Sources Package.swift 2>/dev/null)" ]] && commit+=" (Sources modified)"
 {
     echo "# perch benchmark"
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit, $CORES cores, $WORKERS workers, PERCH_ENV=$PERCH_ENV," \
-         "$([[ -n "$full" ]] && echo full || echo short) run: ${WARMUP}s warm-up + ${DURATION}s measured per scenario (health: best of $ROUNDS alternating rounds)," \
+         "$([[ -n "$full" ]] && echo full || echo short) run: ${WARMUP}s warm-up + ${DURATION}s measured per scenario, $ROUNDS alternating rounds (medians)," \
          "load average before $LOAD_BEFORE, after $LOAD_AFTER."
     echo
-    echo "| scenario | connections | req/s | p50 | p99 | non-2xx | errors | app CPU/req | vs ceiling |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-    for row in "${rows[@]}"; do
-        IFS='|' read -r key label conns rps p50 p99 non2xx errors cpu <<<"$row"
-        vs="-"
-        case "$key" in
-            health) vs="$(ratio "${rps_of[health]:-}" "${rps_of[health_ceiling]:-}")" ;;
-            login) vs="$(ratio "${rps_of[login]:-}" "${rps_of[argon2]:-}")" ;;
-        esac
-        echo "| $label | $conns | $rps | $p50 | $p99 | $non2xx | $errors | $cpu | $vs |"
-    done
+    python3 "$BENCH/report.py" "$RUNS"
+    if (( ${#overload[@]} > 0 )); then
+        echo
+        echo "Overload (1 worker, 32 concurrent logins, PERCH_MAX_QUEUE_TIME=200):"
+        for line in "${overload[@]}"; do echo "- $line"; done
+    fi
     for line in "${skipped[@]}"; do echo; echo "$line"; done
     echo
     echo "Worker memory after the run (VmRSS; workers recycle after about PERCH_MAX_REQUESTS=${PERCH_MAX_REQUESTS:-100000} requests):"
