@@ -1,3 +1,4 @@
+import FastCGI
 import FoundationEssentials
 import Logging
 import MariaDB
@@ -7,12 +8,17 @@ import Web
 /// Built once per worker after fork; handlers reach it through `AppContext`, never through globals.
 public final class AppServices {
     public let config: AppConfiguration
+    /// Password hashing, admitted across the pool.
+    public let passwords: Passwords
     private let connection: Connection?
     /// The clock; tests replace it to travel in time.
     public var clock: () -> Date
 
-    public init(config: AppConfiguration, logger: Logger, clock: @escaping () -> Date = Date.init) {
+    /// `permits`: the pool's shared permits for password hashes (nil: counted in this process only).
+    public init(config: AppConfiguration, logger: Logger, clock: @escaping () -> Date = Date.init, permits: SharedPermits? = nil) {
         self.config = config
+        passwords = Passwords(hasher: config.auth.hasher, limit: config.auth.hashConcurrency, waitMillis: config.auth.hashWaitMillis,
+                              shared: permits.map { permits in (tryAcquire: permits.tryAcquire(limit:), release: permits.release) })
         self.connection = config.database.map { Connection(configuration: $0, logger: logger) }
         self.clock = clock
     }
@@ -37,4 +43,5 @@ public struct AppContext: RequestContext {
 
     public var config: AppConfiguration { services.config }
     public func database() throws -> Connection { try services.database() }
+    public var passwords: Passwords { services.passwords }
 }

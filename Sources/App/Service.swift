@@ -15,11 +15,11 @@ public enum Service {
         bootstrapLogging(level: config.logLevel)
         let logger = Logger(label: "perch")
         do {
-            return try Pool.run(config: config.pool, logger: logger, beforeFork: { checkDatabase(config, logger: logger) }) {
+            return try Pool.run(config: config.pool, logger: logger, beforeFork: { checkDatabase(config, logger: logger) }) { permits in
                 // In the worker, after fork: its pid in the metadata spares LogLine a getpid() per line.
                 var logger = logger
                 logger[metadataKey: "pid"] = "\(getpid())"
-                let services = AppServices(config: config, logger: logger)
+                let services = AppServices(config: config, logger: logger, permits: permits)
                 return HTTPBridge(application: PerchApp.makeApplication(services: services, logger: logger), bodyLimit: config.pool.bodyLimit)
             }
         } catch let error as ConfigurationError {

@@ -43,4 +43,10 @@ struct perch_slot {
     char request_id[128];
     char method[16];
     char uri[288];
+    int32_t holds_permit;         // 1 while this worker holds a pool-wide permit (a password hash); see SharedPermits
 };
+
+// The permit flags are the one place where workers read each other's writes to decide: sequentially consistent
+// atomics, so that two workers raising their flags at once cannot both miss the other's (Dekker's argument).
+static inline void perch_store_flag(int32_t *flag, int32_t value) { __atomic_store_n(flag, value, __ATOMIC_SEQ_CST); }
+static inline int32_t perch_load_flag(int32_t *flag) { return __atomic_load_n(flag, __ATOMIC_SEQ_CST); }

@@ -10,7 +10,7 @@ final class Master {
 
     private let listener: Listener
     private let config: PoolConfiguration
-    private let makeHandler: () throws -> FastCGIHandler
+    private let makeHandler: (SharedPermits?) throws -> FastCGIHandler
     private let logger: Logger
     private let scoreboard: Scoreboard
     private let command: Command
@@ -28,7 +28,7 @@ final class Master {
     private var stopDeadline: Int64?
 
     init(listener: Listener, config: PoolConfiguration, command: Command, logger: Logger,
-         makeHandler: @escaping () throws -> FastCGIHandler) throws {
+         makeHandler: @escaping (SharedPermits?) throws -> FastCGIHandler) throws {
         self.listener = listener
         self.config = config
         self.command = command
@@ -105,7 +105,7 @@ final class Master {
             logger[metadataKey: "pid"] = "\(getpid())"
             let handler: FastCGIHandler
             do {
-                handler = try makeHandler()
+                handler = try makeHandler(SharedPermits(scoreboard: scoreboard, slot: slot))
             } catch {
                 logger.critical("worker cannot start", metadata: ["error": "\(error)"])
                 _exit(78)

@@ -81,6 +81,7 @@ public final class Scoreboard {
             raw.pointee.requests = 0
             raw.pointee.request_start = 0
             raw.pointee.queue_micros = -1
+            perch_store_flag(&raw.pointee.holds_permit, 0)  // a worker that died holding a permit frees it here
             set(.starting)
         }
 
@@ -88,6 +89,7 @@ public final class Scoreboard {
             set(.empty)
             raw.pointee.pid = 0
             raw.pointee.request_start = 0
+            perch_store_flag(&raw.pointee.holds_permit, 0)
         }
 
         func set(_ state: State) { raw.pointee.state = state.rawValue }
@@ -147,5 +149,39 @@ public final class Scoreboard {
         private static func text(_ storage: UnsafeRawBufferPointer, length: UInt16) -> String {
             String(decoding: storage.prefix(Int(length)), as: UTF8.self)
         }
+    }
+}
+
+/// Pool-wide permits for a costly section (the app's password hashes): at most `limit` workers of this host
+/// hold one at once. Each worker raises the flag in its own slot and then counts the raised flags of all
+/// slots, backing off when there are too many; a worker that dies holding a permit frees it when the master
+/// reuses its slot. Given to the app's handler by `Pool.run`.
+public struct SharedPermits {
+    private let scoreboard: Scoreboard
+    private let slot: Int
+
+    init(scoreboard: Scoreboard, slot: Int) {
+        self.scoreboard = scoreboard
+        self.slot = slot
+    }
+
+    /// True when this worker now holds a permit; false (nothing held) when `limit` others hold one.
+    public func tryAcquire(limit: Int) -> Bool {
+        let board = scoreboard
+        perch_store_flag(&board.slot(slot).raw.pointee.holds_permit, 1)
+        var holders = 0
+        for index in 0..<board.slotCount { holders += Int(perch_load_flag(&board.slot(index).raw.pointee.holds_permit)) }
+        if holders <= limit { return true }
+        release()
+        return false
+    }
+
+    public func release() {
+        perch_store_flag(&scoreboard.slot(slot).raw.pointee.holds_permit, 0)
+    }
+
+    /// Permits held across the pool right now (for the status page).
+    static func held(in board: Scoreboard) -> Int {
+        (0..<board.slotCount).reduce(0) { $0 + Int(perch_load_flag(&board.slot($1).raw.pointee.holds_permit)) }
     }
 }

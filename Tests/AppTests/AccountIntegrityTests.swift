@@ -105,4 +105,30 @@ import Web
         #expect(try app.login("ada@example.com", "reset password 1").status == .ok)
         #expect(try users.find(id: id)?.credentialGeneration == stale.credentialGeneration + 1)
     }
+
+    /// Password hashes are admitted across the pool (PERCH_HASH_CONCURRENCY): with every permit taken, a
+    /// sign-up, a login and a password change wait briefly and then get 503 with Retry-After; once a permit
+    /// is free the same requests pass. A taken email answers 409 without waiting for a hash at all.
+    @Test func passwordHashesWaitForAPermitThen503() throws {
+        let app = try TestApp(environment: ["PERCH_HASH_CONCURRENCY": "1", "PERCH_HASH_WAIT": "30"])
+        let id = try app.makeUser(email: "ada@example.com")
+        let token = try app.accessToken(for: id)
+        let client = app.client()
+        let signUp: JSONValue = ["email": "bob@example.com", "password": "bob's password"]
+        try app.services.passwords.admitted {
+            let refused = try client.execute(.post, "/api/v1/users", json: signUp)
+            #expect(refused.status == .serviceUnavailable)
+            #expect(refused.headers[.retryAfter] == "1")
+            #expect(try app.login("ada@example.com").status == .serviceUnavailable)
+            let change = try client.execute(.post, "/api/v1/users/me/password", json: ["current_password": .string(testPassword), "new_password": "another password 1"],
+                                            headers: bearer(token))
+            #expect(change.status == .serviceUnavailable)
+            #expect(try client.execute(.post, "/api/v1/users", json: ["email": "ADA@example.com", "password": "whatever 123"]).status == .conflict)
+        }
+        #expect(try client.execute(.post, "/api/v1/users", json: signUp).status == .created)
+        #expect(try app.login("ada@example.com").status == .ok)
+        // The refused guesses were taken back: they do not count as failed logins.
+        let attempts: Int64 = try app.connection.query("SELECT COUNT(*) AS n FROM login_attempts")[0].get("n")
+        #expect(attempts == 0)
+    }
 }

@@ -20,9 +20,10 @@ struct APIFuzzTests {
         var environment = FaultTests.appEnvironment(database)
         environment["PERCH_LOGIN_MAX_FAILURES"] = "1000"
         let pool = try PerchPool(workers: 2, environment: environment)
-        // nginx's login rate limit would turn most generated logins into 429s.
+        // nginx's login and password rate limits would turn most generated logins and sign-ups into 429s.
         let nginx = try PrivateNginx(socketPath: pool.socketPath,
-                                     replacements: ["limit_req zone=perch_login burst=10 nodelay;": ""])
+                                     replacements: ["limit_req zone=perch_login burst=10 nodelay;": "",
+                                                    "limit_req zone=perch_passwords burst=5 nodelay;": ""])
         var arguments = ["/usr/bin/env", "schemathesis", "--config-file", Self.configFile, "run", nginx.baseURL + "/openapi.json",
                          // One worker: with two threads, hypothesis' lambda-source parser (ast.parse) on this
                          // Python sometimes fails with "AST constructor recursion depth mismatch" (CI, ASan stage).

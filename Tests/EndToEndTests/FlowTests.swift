@@ -44,6 +44,15 @@ struct NginxErrorShapeTests {
         expectDetail(rateLimited, 429)
         #expect(rateLimited.headers[.retryAfter] == "1")
 
+        // Sign-ups (an Argon2 hash each) have their own budget: 2 a second, a burst of 5; GETs are not counted.
+        var signUpLimited: TestResponse?
+        for _ in 0..<20 where signUpLimited == nil {
+            let response = try client.execute(.post, "/api/v1/users", json: [:])
+            if response.status.code == 429 { signUpLimited = response }
+        }
+        expectDetail(try #require(signUpLimited, "nginx's sign-up rate limit never answered"), 429)
+        #expect(try client.execute(.get, "/api/v1/users").status.code == 401)  // the admin's list: not limited
+
         pool.stop()
         expectDetail(try client.execute(.get, "/api/v1/health"), 502)
     }

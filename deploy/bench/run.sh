@@ -173,13 +173,15 @@ start_pool
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 BASE="http://127.0.0.1:$PORT"
 site_template="$(cat "$ROOT/deploy/nginx/perch.conf")"
-# The benchmark measures the app, so nginx's per-address login limit (5 r/s from one client: every
-# wrk connection is 127.0.0.1) is lifted; everything else is the shipped file.
-for target in "server unix:/run/perch/perch.sock;" "listen 80;" "fastcgi_keep_conn on;" "limit_req zone=perch_login burst=10 nodelay;"; do
+# The benchmark measures the app, so nginx's per-address login and password limits (every wrk connection and
+# the seeding's sign-ups come from 127.0.0.1) are lifted; everything else is the shipped file.
+for target in "server unix:/run/perch/perch.sock;" "listen 80;" "fastcgi_keep_conn on;" "limit_req zone=perch_login burst=10 nodelay;" \
+              "limit_req zone=perch_passwords burst=5 nodelay;"; do
     [[ "$site_template" == *"$target"* ]] || die "deploy/nginx/perch.conf no longer contains \"$target\": update run.sh"
 done
 site_template="${site_template//"listen 80;"/"listen 127.0.0.1:$PORT;"}"
 site_template="${site_template//"limit_req zone=perch_login burst=10 nodelay;"/"# limit_req lifted for the benchmark"}"
+site_template="${site_template//"limit_req zone=perch_passwords burst=5 nodelay;"/"# limit_req lifted for the benchmark"}"
 MODE=keep  # the site's mode: keep (fastcgi_keep_conn on, as shipped) or nokeep (a connection per request)
 render_site() {  # socket mode
     local site="${site_template//"server unix:/run/perch/perch.sock;"/"server unix:$1;"}"

@@ -30,12 +30,14 @@ struct AuthController {
         let email = String(form.username.prefix(254))
         let auth = AuthRepository(db)
         let throttle = LoginThrottle(settings, auth, now: context.now, email: email, remoteAddress: request.remoteAddress)
-        try throttle.admit()
-
         let users = UserRepository(db)
-        let user = try users.find(email: email)
-        // An unknown email costs a hash too, so that both failures take about the same time.
-        let verified = user.map { settings.hasher.verify(form.password, against: $0.hashedPassword) } ?? settings.hasher.verifyDummy(form.password)
+        let passwords = context.passwords
+        var user: User?
+        let verified = try throttle.guess {
+            user = try users.find(email: email)
+            // An unknown email costs a hash too, so that both failures take about the same time.
+            return try user.map { try passwords.verify(form.password, against: $0.hashedPassword) } ?? passwords.verifyDummy(form.password)
+        }
         guard let user, verified else {
             context.logger.info("login failed")  // the attempt's row stays: it is the failure
             throw HTTPError.unauthorized("Incorrect email or password")
@@ -46,8 +48,8 @@ struct AuthController {
             throw HTTPError(.forbidden, detail: "Inactive user")
         }
 
-        if settings.hasher.needsRehash(user.hashedPassword) {
-            try users.rehashPassword(id: user.id, hashedPassword: try settings.hasher.hash(form.password), ifCurrent: user.hashedPassword)
+        if passwords.needsRehash(user.hashedPassword) {
+            try users.rehashPassword(id: user.id, hashedPassword: try passwords.hash(form.password), ifCurrent: user.hashedPassword)
         }
         // One commit for the cleared count, the session and its refresh token: each commit waits for the
         // database's log flush, and a worker waiting is a core not hashing.

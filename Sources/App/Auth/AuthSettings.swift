@@ -1,3 +1,4 @@
+import Glibc
 import Sodium
 
 /// Token, password and throttle settings (README, "Configuration"). Keys come from the environment or
@@ -13,6 +14,9 @@ public struct AuthSettings {
     public var loginWindow: Int = 15 * 60
     /// Failures on one account from all clients together, per window (see `LoginThrottle`).
     public var loginAccountMaxFailures: Int = 50
+    /// Password hashes at once per host, and how long a request waits for a turn (see `Passwords`).
+    public var hashConcurrency: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    public var hashWaitMillis: Int = 1000
 
     static func load(_ reader: inout ConfigReader, mode: AppConfiguration.Mode) -> AuthSettings? {
         let algorithmName = reader.string("PERCH_JWT_ALGORITHM") ?? "HS256"
@@ -57,6 +61,8 @@ public struct AuthSettings {
         let failures = reader.int("PERCH_LOGIN_MAX_FAILURES", default: 5, in: 1...1000)
         let window = reader.int("PERCH_LOGIN_WINDOW", default: 15 * 60, in: 1...86_400)
         let accountFailures = reader.int("PERCH_LOGIN_ACCOUNT_MAX_FAILURES", default: 50, in: 1...100_000)
+        let hashConcurrency = reader.int("PERCH_HASH_CONCURRENCY", default: max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))), in: 1...1024)
+        let hashWait = reader.int("PERCH_HASH_WAIT", default: 1000, in: 0...60_000)
         guard let signingKey else { return nil }
         do {
             let signer = try JWTSigner(algorithm: algorithm, signingKey: signingKey, verificationKeys: verificationKeys,
@@ -68,6 +74,8 @@ public struct AuthSettings {
             settings.loginMaxFailures = failures
             settings.loginWindow = window
             settings.loginAccountMaxFailures = accountFailures
+            settings.hashConcurrency = hashConcurrency
+            settings.hashWaitMillis = hashWait
             return settings
         } catch {
             reader.problem("JWT/Argon2 settings: \(error)")

@@ -26,10 +26,21 @@ struct LoginThrottle {
     static let knownClientDays = 30
     private var windowStart: Date { now.addingTimeInterval(-TimeInterval(settings.loginWindow)) }
 
-    /// Records a guess about to be checked; 429 with `Retry-After` when a budget is spent (the refused
-    /// guess is taken back, so knocking does not extend the wait). The recorded row stays as the failure
-    /// unless `succeeded()` clears it.
-    func admit() throws {
+    /// Checks a password guess with `verify`, recorded first: 429 with `Retry-After` when a budget is spent
+    /// (the refused guess is taken back, so knocking does not extend the wait). A wrong guess's row stays as
+    /// the failure, a right one's until `succeeded()` clears them; a guess that could not be checked (no
+    /// hash permit, the database gone) is taken back.
+    func guess(_ verify: () throws -> Bool) throws -> Bool {
+        let attempt = try admit()
+        do {
+            return try verify()
+        } catch {
+            try? repository.withdrawLoginAttempt(id: attempt)
+            throw error
+        }
+    }
+
+    private func admit() throws -> Int64 {
         let attempt = try repository.beginLoginAttempt(email: email, address: client, now: now)
         let fromClient = try repository.loginAttempts(email: email, address: client, since: windowStart)
         var refusal = fromClient.count > settings.loginMaxFailures ? fromClient.oldest : nil
@@ -40,7 +51,7 @@ struct LoginThrottle {
                 refusal = fromAll.oldest
             }
         }
-        guard let oldest = refusal else { return }
+        guard let oldest = refusal else { return attempt }
         try repository.withdrawLoginAttempt(id: attempt)
         // Whole seconds until the oldest failure leaves the window (rounded to ms first: microsecond noise).
         let remaining = (oldest.addingTimeInterval(TimeInterval(settings.loginWindow)).timeIntervalSince(now) * 1000).rounded() / 1000

@@ -41,7 +41,7 @@ struct UserController {
         // A taken email answers before the Argon2 hash: a 409 must not cost the pool a hash. (The 409 says the
         // address is registered either way; the unique key still settles a race between two sign-ups.)
         guard try users.find(email: body.email) == nil else { throw HTTPError(.conflict, detail: "Email already registered") }
-        let hash = try context.config.auth.hasher.hash(body.password)
+        let hash = try context.passwords.hash(body.password)
         let user = try Self.mappingTakenEmail {
             try users.create(email: body.email, hashedPassword: hash, fullName: body.fullName, now: context.now)
         }
@@ -60,17 +60,16 @@ struct UserController {
     }
 
     func changePassword(_ request: Request, _ context: AppContext, _ caller: CurrentUser, _ body: UpdatePassword) throws -> Response {
-        let hasher = context.config.auth.hasher
+        let passwords = context.passwords
         let db = try context.database()
         // A stolen access token must not become a way to guess the password: the check spends login's budgets.
         let throttle = LoginThrottle(context.config.auth, AuthRepository(db), now: context.now, email: caller.user.email,
                                      remoteAddress: request.remoteAddress)
-        try throttle.admit()
-        guard hasher.verify(body.currentPassword, against: caller.user.hashedPassword) else {
+        guard try throttle.guess({ try passwords.verify(body.currentPassword, against: caller.user.hashedPassword) }) else {
             throw HTTPError(.badRequest, detail: "Incorrect password")
         }
         try throttle.succeeded()
-        let hash = try hasher.hash(body.newPassword)
+        let hash = try passwords.hash(body.newPassword)
         // Written only over the hash that was verified: a password set meanwhile (a reset, an admin) wins.
         let changed = try db.transaction {
             guard try UserRepository(db).setPassword(id: caller.id, hashedPassword: hash, ifCurrent: caller.user.hashedPassword,
@@ -108,7 +107,7 @@ struct UserController {
         let id = try request.parameters.int64("id")
         let user = try Self.load(id, context)
         // Hashed before the transaction (an Argon2 hash holds no lock), written only over the hash it replaces.
-        let hash = try body.password.map { try context.config.auth.hasher.hash($0) }
+        let hash = try body.password.map { try context.passwords.hash($0) }
         let changes = UserChanges(email: body.email, fullName: body.fullNameGiven ? .some(body.fullName) : nil,
                                   isActive: body.isActive, isSuperuser: body.isSuperuser)
         let db = try context.database()
