@@ -28,6 +28,7 @@ enum StatusPage {
             slowRequests: slots.reduce(UInt64(0)) { $0 + $1.slowRequests },
             listenQueue: listenQueue?.waiting, listenQueueLen: listenQueue?.capacity,
             maxQueueMs: Double(slots.map(\.maxQueueMicros).max() ?? 0) / 1e3,
+            passwordHashesInProgress: SharedPermits.held(in: scoreboard),
             processes: processes)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -54,6 +55,8 @@ enum StatusPage {
         let listenQueueLen: Int?
         /// The longest any request waited for a worker (X-Request-Start), since the pool started.
         let maxQueueMs: Double
+        /// Workers holding a pool-wide hash permit right now (PERCH_HASH_CONCURRENCY caps it).
+        let passwordHashesInProgress: Int
         let processes: [Process]
     }
 

@@ -343,7 +343,8 @@ struct PoolTests {
         #expect(json["total_processes"] as? Int == 2)
         #expect((json["accepted_conn"] as? Int ?? 0) >= 2)
         #expect((json["processes"] as? [[String: Any]])?.count == 2)
-        for key in ["start_time", "idle_processes", "active_processes", "max_active_processes", "max_children_reached", "slow_requests"] {
+        for key in ["start_time", "idle_processes", "active_processes", "max_active_processes", "max_children_reached", "slow_requests",
+                    "password_hashes_in_progress"] {
             #expect(json[key] != nil, "missing \(key)")
         }
         let outsider = try FastCGIConnection(unixPath: pool.socketPath)
