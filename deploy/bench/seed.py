@@ -36,6 +36,16 @@ class Client:
         self.local = threading.local()
 
     def request(self, method, path, body=None, headers=None):
+        # A 503 with Retry-After (the pool's password-hash admission, or its queue-time limit, on a busy
+        # machine) is the service asking to come back: a well-behaved client waits and tries again.
+        for _ in range(30):
+            status, data, retry_after = self.request_once(method, path, body, headers)
+            if status != 503 or retry_after is None:
+                return status, data
+            time.sleep(float(retry_after))
+        return status, data
+
+    def request_once(self, method, path, body=None, headers=None):
         for attempt in (1, 2):  # once more on a connection nginx closed between requests
             conn = getattr(self.local, "conn", None)
             if conn is None:
@@ -44,7 +54,7 @@ class Client:
                 conn.request(method, path, body=body, headers=headers or {})
                 response = conn.getresponse()
                 data = response.read()
-                return response.status, data
+                return response.status, data, response.getheader("Retry-After")
             except (http.client.HTTPException, ConnectionError):
                 conn.close()
                 self.local.conn = None
