@@ -6,7 +6,8 @@ import Glibc
 /// Looks at a request's BEGIN_REQUEST and PARAMS records before libfcgi reads them, without consuming
 /// anything (MSG_PEEK). libfcgi aborts the whole process when a name-value pair claims lengths whose sum
 /// overflows (its Malloc asserts), so a pair that claims more bytes than the params stream holds, a stream
-/// over `limit`, or a record that is not version 1 is refused here and costs only its connection.
+/// over `limit`, or a record that is not version 1 is refused here and costs only its connection. The same holds
+/// for the pairs of a GET_VALUES management record.
 struct RecordCheck {
     enum Verdict: Equatable { case ready, closed, malformed(String) }
 
@@ -37,20 +38,30 @@ struct RecordCheck {
         }
     }
 
-    /// nil while the params stream is not complete within the first `count` bytes.
+    /// nil while the params stream is not complete within the first `count` bytes. libfcgi serves the request
+    /// id of the first BEGIN_REQUEST and skips records of other ids, so only that id's PARAMS are joined and only
+    /// its empty PARAMS record ends the stream. Management records (request id 0; GET_VALUES is parsed by the same
+    /// ReadParams, one record at a time) are checked on their own.
     private mutating func judge(_ count: Int) -> Verdict? {
         params.removeAll(keepingCapacity: true)
+        var requestID: Int?
         var offset = 0
         while offset + 8 <= count {
             guard window[offset] == 1 else { return .malformed("record version \(window[offset])") }
             let type = window[offset + 1]
+            let id = Int(window[offset + 2]) << 8 | Int(window[offset + 3])
             let length = Int(window[offset + 4]) << 8 | Int(window[offset + 5])
             let end = offset + 8 + length + Int(window[offset + 6])
             guard end <= count else { return nil }
+            let content = (offset + 8)..<(offset + 8 + length)
             switch type {
-            case 1, 2, 9: break  // BEGIN_REQUEST, ABORT_REQUEST, GET_VALUES: libfcgi's to handle
+            case 1: requestID = requestID ?? id  // BEGIN_REQUEST: a second one is refused by libfcgi (no multiplexing)
+            case 2: break  // ABORT_REQUEST: libfcgi's to handle
+            case 9 where !Self.pairsFit(Array(window[content])): return .malformed("a GET_VALUES name claims more bytes than its record holds")
+            case 9: break
+            case 4 where id != requestID: break  // another request's (or before any BEGIN_REQUEST): libfcgi skips it
             case 4 where length == 0: return Self.pairsFit(params) ? .ready : .malformed("a param claims more bytes than were sent")
-            case 4: params.append(contentsOf: window[(offset + 8)..<(offset + 8 + length)])
+            case 4: params.append(contentsOf: window[content])
             default: return .malformed("record type \(type) before the params ended")
             }
             offset = end

@@ -6,7 +6,8 @@ import Glibc
 #endif
 
 /// A seeded mutation fuzzer over the worker's input path: valid FastCGI requests with bytes flipped,
-/// records cut, lengths forged and records repeated, each on its own connection. Bounded in count and
+/// records cut, lengths forged, records repeated, other request ids' PARAMS and GET_VALUES
+/// management records inserted, each on its own connection. Bounded in count and
 /// time; the seed is printed so a failure replays. Any input that ever crashed a worker belongs in
 /// `PoolTests.malformedInputCostsOnlyItsConnection` as a fixed case.
 @Suite(.serialized, .timeLimit(.minutes(2)))
@@ -16,7 +17,7 @@ struct FuzzTests {
     static func mutate(_ input: [UInt8], using random: inout SeededGenerator) -> [UInt8] {
         var bytes = input
         for _ in 0..<Int.random(in: 1...4, using: &random) {
-            switch Int.random(in: 0..<6, using: &random) {
+            switch Int.random(in: 0..<8, using: &random) {
             case 0 where !bytes.isEmpty:  // flip a byte
                 bytes[Int.random(in: 0..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
             case 1 where !bytes.isEmpty:  // cut short
@@ -30,6 +31,13 @@ struct FuzzTests {
                 bytes.insert(contentsOf: bytes[start..<end], at: start)
             case 4:  // a param length claiming up to 2 GB
                 bytes += FastCGIConnection.record(type: 4, content: [0xff, 0xff, 0xff, 0xfe, 0x81, 0, 0, 0])
+            case 5:  // another request id's PARAMS (empty, or a pair whose lengths overflow) after the BEGIN_REQUEST
+                let content: [UInt8] = Bool.random(using: &random) ? [] : [0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xfe]
+                let record = FastCGIConnection.record(type: 4, requestID: UInt16.random(in: 2...3, using: &random), content: content)
+                bytes.insert(contentsOf: record, at: min(16, bytes.count))
+            case 6:  // a GET_VALUES management record (request id 0) whose name claims up to 2 GB, at a record boundary
+                let record = FastCGIConnection.record(type: 9, requestID: 0, content: [0xff, 0xff, 0xff, UInt8.random(in: 0...255, using: &random), 0x81, 0, 0, 0])
+                bytes.insert(contentsOf: record, at: Bool.random(using: &random) ? 0 : min(16, bytes.count))
             default:  // random tail
                 bytes += (0..<Int.random(in: 1...128, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
             }

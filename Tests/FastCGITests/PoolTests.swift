@@ -333,6 +333,41 @@ struct PoolTests {
         #expect((json["processes"] as? [[String: Any]])?.first?["request_queue_ms"] != nil)
     }
 
+    /// libfcgi serves the first BEGIN_REQUEST's id, skips other ids' records and parses GET_VALUES (request id 0)
+    /// with the same ReadParams, so the pre-check must judge that id's PARAMS alone and GET_VALUES too. Each shape
+    /// hides a pair whose lengths overflow (which aborted the worker) from a check that joins ids or skips type 9.
+    @Test func requestIDsAndManagementRecordsAreChecked() throws {
+        let pool = try PerchPool(workers: 1)
+        let workers = Set(pool.workerPIDs)
+        let overflow: [UInt8] = [0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xfe]
+        let end = FastCGIConnection.record(type: 4, content: [])
+        let health = FastCGIConnection.params(fastCGIParams("/api/v1/health")) + FastCGIConnection.stdin([])
+        let attacks: [(String, [UInt8])] = [
+            ("another id's empty PARAMS ends nothing", FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 4, requestID: 2, content: [])
+                + FastCGIConnection.record(type: 4, content: overflow) + end),
+            ("another id's PARAMS are not joined", FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 4, content: [1, 0, 0x61])
+                + FastCGIConnection.record(type: 4, requestID: 2, content: [8, 0]) + FastCGIConnection.record(type: 4, content: overflow) + end),
+            ("GET_VALUES before the request", FastCGIConnection.record(type: 9, requestID: 0, content: overflow) + FastCGIConnection.beginRequest() + health),
+            ("GET_VALUES inside the request", FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 9, requestID: 0, content: overflow) + health),
+        ]
+        for (name, attack) in attacks {
+            let connection = try FastCGIConnection(unixPath: pool.socketPath, receiveTimeout: 5)
+            connection.send(attack)
+            shutdown(connection.fd, Int32(SHUT_WR))
+            _ = connection.closedByPeer()
+            let check = try FastCGIConnection(unixPath: pool.socketPath, receiveTimeout: 10)
+            check.send(FastCGIConnection.request(fastCGIParams("/api/v1/health")))
+            #expect(check.readResponse()?.hasPrefix("Status: 200") == true, "after: \(name)")
+            #expect(Set(pool.workerPIDs) == workers, "the worker died of: \(name)")
+        }
+        #expect(pool.process.log.contains("GET_VALUES name claims more bytes"))
+        // A well-formed GET_VALUES is still libfcgi's to answer, and the request after it is served.
+        let query = try FastCGIConnection(unixPath: pool.socketPath, receiveTimeout: 5)
+        query.send(FastCGIConnection.record(type: 9, requestID: 0, content: [15, 0] + Array("FCGI_MPXS_CONNS".utf8))
+            + FastCGIConnection.request(fastCGIParams("/api/v1/health")))
+        #expect(query.readResponse()?.contains(#"{"status":"ok"}"#) == true)
+    }
+
     @Test func statusPageForAllowedAddressesOnly() throws {
         let pool = try PerchPool(workers: 2, environment: ["PERCH_STATUS_PATH": "/status"])
         let nginx = try PrivateNginx(socketPath: pool.socketPath)
