@@ -101,13 +101,33 @@ import TestSupport
     }
 
     @Test func wrongJSONTypes() throws {
-        let d = try detail(post("/api/v1/widgets", ["name": 5, "count": "3", "flag": 1, "ratio": "0.5", "tags": "x", "owner": [1], "kind": "c"]))
+        let d = try detail(post("/api/v1/widgets", ["name": 5, "count": "3", "flag": 0.5, "ratio": "0.5", "tags": "x", "owner": [1], "kind": "c"]))
         let types = d.compactMap { $0["type"]?.stringValue }
         #expect(types == ["string_type", "int_type", "bool_type", "float_type", "list_type", "model_attributes_type", "enum"])
         #expect(d[0]["msg"] == "Input should be a valid string")
         #expect(d[1]["msg"] == "Input should be a valid integer")
         #expect(d[2]["msg"] == "Input should be a valid boolean")
         #expect(d[6]["msg"] == "Input should be 'a' or 'b'")
+    }
+
+    /// Only a JSON boolean is a boolean (the schema's type); the error types are Pydantic v2's: a string or an
+    /// integral number cannot be interpreted (`bool_parsing`), any other value is not a boolean at all (`bool_type`).
+    @Test(arguments: [
+        ("true", nil), ("false", nil),
+        ("\"maybe\"", "bool_parsing"), ("\"true\"", "bool_parsing"), ("\"\"", "bool_parsing"), ("0", "bool_parsing"), ("2", "bool_parsing"),
+        ("-1", "bool_parsing"), ("1.0", "bool_parsing"),
+        ("0.5", "bool_type"), ("1e100", "bool_type"), ("12345678901234567890", "bool_type"), ("null", "bool_type"), ("[]", "bool_type"), ("{}", "bool_type"),
+    ] as [(String, String?)])
+    func jsonBooleansAsPydantic(flag: String, type: String?) throws {
+        let r = try client.execute(.post, "/api/v1/widgets", raw: #"{"name":"ok","count":1,"flag":"# + flag + "}", contentType: "application/json")
+        if let type {
+            let d = try detail(r)
+            #expect(d.count == 1 && d[0]["type"]?.stringValue == type && d[0]["loc"] == ["body", "flag"], "\(flag): \(d)")
+            let msg = type == "bool_parsing" ? "Input should be a valid boolean, unable to interpret input" : "Input should be a valid boolean"
+            #expect(d[0]["msg"]?.stringValue == msg)
+        } else {
+            #expect(r.status == .ok, "\(flag)")
+        }
     }
 
     @Test func integerPrecision() throws {

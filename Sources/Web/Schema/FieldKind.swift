@@ -218,11 +218,18 @@ extension FieldKind where V == Int {
 // MARK: booleans, numbers, dates, any
 
 extension FieldKind where V == Bool {
-    /// A JSON boolean (never 0/1 or a string); from text, Pydantic's words (true/false, 1/0, yes/no, on/off, t/f, y/n).
+    /// A JSON boolean only (the schema says `boolean`; never 0/1 or a string); from text (query, form), Pydantic's
+    /// words (true/false, 1/0, yes/no, on/off, t/f, y/n). The error types are Pydantic v2's: a string or an integral
+    /// number is `bool_parsing` (it tries to interpret those), any other JSON value is `bool_type`.
     public static var bool: FieldKind<Bool> {
         FieldKind(decode: { input, loc, issues in
+            func unparsable(_ v: JSONValue) -> Bool? {
+                issues.append(ValidationIssue(type: "bool_parsing", loc: loc, msg: "Input should be a valid boolean, unable to interpret input", input: v))
+                return nil
+            }
             switch input {
             case .json(.bool(let b)): return b
+            case .json(let v) where v.isParsableAsBool: return unparsable(v)
             case .json(let v):
                 issues.append(ValidationIssue(type: "bool_type", loc: loc, msg: "Input should be a valid boolean", input: v))
                 return nil
@@ -230,12 +237,22 @@ extension FieldKind where V == Bool {
                 switch s.trimmingSpaces().lowercased() {
                 case "true", "1", "yes", "on", "t", "y": return true
                 case "false", "0", "no", "off", "f", "n": return false
-                default:
-                    issues.append(ValidationIssue(type: "bool_parsing", loc: loc, msg: "Input should be a valid boolean, unable to interpret input", input: .string(s)))
-                    return nil
+                default: return unparsable(.string(s))
                 }
             }
         }, encode: { .bool($0) }, write: { $1 += ($0 ? "true" : "false").utf8 }, jsonSchema: { _ in ["type": "boolean"] })
+    }
+}
+
+private extension JSONValue {
+    /// What Pydantic tries to read as a boolean (and answers bool_parsing for): strings and integral numbers in
+    /// Int64's range; 0.5, 1e100 or a huge integer are bool_type.
+    var isParsableAsBool: Bool {
+        switch self {
+        case .string, .int: return true
+        case .double(let d): return d.rounded() == d && abs(d) < 0x1p63
+        default: return false
+        }
     }
 }
 
