@@ -14,12 +14,30 @@ public struct ValidationIssue: Equatable, Sendable {
     public var type: String
     public var loc: [LocItem]
     public var msg: String
-    /// The offending value; left out for secret fields and for `missing`.
+    /// The offending value; left out for secret fields, for `missing`, and whenever the location or the value
+    /// names a secret (`secretNames`), so a 422 never echoes a password or token, known to the schema or not.
     public var input: JSONValue?
     public var ctx: JSONValue?
 
     public init(type: String, loc: [LocItem], msg: String, input: JSONValue? = nil, ctx: JSONValue? = nil) {
-        self.type = type; self.loc = loc; self.msg = msg; self.input = input; self.ctx = ctx
+        self.type = type; self.loc = loc; self.msg = msg; self.ctx = ctx
+        self.input = input.map { Self.namesSecret(loc, $0) } == false ? input : JSONValue?.none  // JSONValue takes nil as null
+    }
+
+    /// Member names whose values are never echoed (compared without case).
+    public static let secretNames: Set<String> = ["password", "new_password", "current_password", "token", "refresh_token"]
+
+    /// True when a key of `loc`, or a member name anywhere inside `input`, is a secret name.
+    static func namesSecret(_ loc: [LocItem], _ input: JSONValue) -> Bool {
+        func secret(_ name: String) -> Bool { secretNames.contains(name.lowercased()) }
+        func holds(_ v: JSONValue) -> Bool {
+            switch v {
+            case .object(let members): return members.contains { secret($0.0) || holds($0.1) }
+            case .array(let items): return items.contains(where: holds)
+            default: return false
+            }
+        }
+        return loc.contains { if case .key(let k) = $0 { return secret(k) } else { return false } } || holds(input)
     }
 
     public var json: JSONValue {

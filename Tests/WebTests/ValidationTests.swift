@@ -130,6 +130,20 @@ import TestSupport
         }
     }
 
+    /// A 422 never echoes a secret: not for an unknown member named like one, not for a value that holds one.
+    @Test func secretsAreNeverEchoed() throws {
+        let d = try detail(post("/api/v1/widgets", ["name": "ok", "count": 1, "flag": true, "password": "hunter2-secret",
+                                                    "new_password": "np-secret", "Current_Password": "cp-secret", "token": "tk-secret",
+                                                    "refresh_token": "rt-secret", "creds": ["list": [["password": "nested-secret"]]], "colour": "red"]))
+        #expect(d.count == 7)
+        for issue in d where issue["loc"] != ["body", "colour"] {
+            #expect(issue["type"] == "extra_forbidden" && issue.objectValue?.contains { $0.0 == "input" } == false, "\(issue)")
+        }
+        #expect(d.last == ["type": "extra_forbidden", "loc": ["body", "colour"], "msg": "Extra inputs are not permitted", "input": "red"])
+        let raw = try client.execute(.post, "/api/v1/widgets", json: ["name": "ok", "count": 1, "flag": true, "password": "hunter2-secret"])
+        #expect(!raw.text.contains("secret"))
+    }
+
     @Test func integerPrecision() throws {
         let frac = try detail(post("/api/v1/widgets", ["name": "ok", "count": 1.5, "flag": true]))
         #expect(frac[0]["type"] == "int_from_float")
