@@ -38,8 +38,8 @@ public struct CurlResponse {
 }
 
 public func curl(_ url: String, method: String = "GET", headers: [String: String] = [:], body: String? = nil,
-                 seconds: Double = 30) throws -> CurlResponse {
-    var arguments = ["/usr/bin/curl", "-s", "-i", "--max-time", "\(Int(seconds))", "-X", method, url]
+                 seconds: Double = 30, options: [String] = []) throws -> CurlResponse {
+    var arguments = ["/usr/bin/curl", "-s", "-i", "--max-time", "\(Int(seconds))", "-X", method] + options + [url]
     for (name, value) in headers { arguments += ["-H", "\(name): \(value)"] }
     if let body { arguments += ["--data-binary", "@-"] }
     let result = try run(arguments, input: body, seconds: seconds + 5)

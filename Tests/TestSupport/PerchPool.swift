@@ -43,19 +43,39 @@ public final class PerchPool: @unchecked Sendable {
 }
 
 /// A private nginx serving the shipped site file (deploy/nginx/perch.conf) on a loopback port, in front of
-/// a pool's socket.
+/// a pool's socket. A site with a TLS server (`listen 443 ssl http2;`) serves it on `port`, as plain HTTP unless
+/// `tls` (then with a self-signed certificate for 127.0.0.1 made here, `certificatePath`), and its port-80
+/// server (the redirect to HTTPS) on `redirectPort`.
 public final class PrivateNginx: @unchecked Sendable {
     public let port: Int
+    public let redirectPort: Int?
+    public let tls: Bool
     public let directory: String
     public let process: ChildProcess
 
     public init(socketPath: String, siteFile: String = Paths.packageRoot + "/deploy/nginx/perch.conf",
-                replacements: [String: String] = [:]) throws {
+                replacements: [String: String] = [:], tls: Bool = false) throws {
         directory = Paths.makeTemporaryDirectory("perch-nginx")
         port = try freeLoopbackPort()
+        self.tls = tls
         var site = try String(contentsOfFile: siteFile, encoding: .utf8)
         site = site.replacingOccurrences(of: "server unix:/run/perch/perch.sock;", with: "server unix:\(socketPath);")
-        site = site.replacingOccurrences(of: "listen 80;", with: "listen 127.0.0.1:\(port);")
+        if site.contains("listen 443 ssl http2;") {
+            let redirect = try freeLoopbackPort()
+            redirectPort = redirect
+            site = site.replacingOccurrences(of: "listen 443 ssl http2;", with: "listen 127.0.0.1:\(port)\(tls ? " ssl http2" : "");")
+            site = site.replacingOccurrences(of: "listen 80;", with: "listen 127.0.0.1:\(redirect);")
+            // nginx loads the certificate whether or not the server listens with TLS.
+            let made = try run(["/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                                "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem"])
+            guard made.status == 0 else { throw SupportError("openssl: \(made.output)") }
+            site = site.replacingOccurrences(of: "/etc/ssl/perch/fullchain.pem", with: directory + "/cert.pem")
+            site = site.replacingOccurrences(of: "/etc/ssl/perch/privkey.pem", with: directory + "/key.pem")
+        } else {
+            redirectPort = nil
+            site = site.replacingOccurrences(of: "listen 80;", with: "listen 127.0.0.1:\(port);")
+        }
         for (from, to) in replacements { site = site.replacingOccurrences(of: from, with: to) }
         try site.write(toFile: directory + "/site.conf", atomically: true, encoding: .utf8)
         // As root (CI), nginx's workers would drop to nobody and could not reach our private 0700 folders.
@@ -83,7 +103,8 @@ public final class PrivateNginx: @unchecked Sendable {
         }
     }
 
-    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var baseURL: String { "\(tls ? "https" : "http")://127.0.0.1:\(port)" }
+    public var certificatePath: String { directory + "/cert.pem" }
     public var errorLog: String { (try? String(contentsOfFile: directory + "/error.log", encoding: .utf8)) ?? "" }
     public func stop() { process.terminate() }
     deinit { process.terminate() }

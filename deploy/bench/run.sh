@@ -179,7 +179,8 @@ for target in "server unix:/run/perch/perch.sock;" "listen 80;" "fastcgi_keep_co
               "limit_req zone=perch_passwords burst=5 nodelay;"; do
     [[ "$site_template" == *"$target"* ]] || die "deploy/nginx/perch.conf no longer contains \"$target\": update run.sh"
 done
-site_template="${site_template//"listen 80;"/"listen 127.0.0.1:$PORT;"}"
+site_template="$(grep -v '^ *ssl_' <<<"$site_template")"  # plain HTTP: the TLS server without TLS, the redirect on a socket
+site_template="${site_template//"listen 443 ssl http2;"/"listen 127.0.0.1:$PORT;"}" && site_template="${site_template//"listen 80;"/"listen unix:$TMP/redirect.sock;"}"
 site_template="${site_template//"limit_req zone=perch_login burst=10 nodelay;"/"# limit_req lifted for the benchmark"}"
 site_template="${site_template//"limit_req zone=perch_passwords burst=5 nodelay;"/"# limit_req lifted for the benchmark"}"
 MODE=keep  # the site's mode: keep (fastcgi_keep_conn on, as shipped) or nokeep (a connection per request)

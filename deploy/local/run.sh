@@ -168,11 +168,14 @@ done
 NGINX_DIR="$RUN/nginx"
 mkdir -p "$NGINX_DIR"
 site="$(cat "$ROOT/deploy/nginx/perch.conf")"
-for target in "server unix:/run/perch/perch.sock;" "listen 80;"; do
+for target in "server unix:/run/perch/perch.sock;" "listen 80;" "listen 443 ssl http2;"; do
     [[ "$site" == *"$target"* ]] || die "deploy/nginx/perch.conf no longer contains \"$target\": update run.sh"
 done
 site="${site//"server unix:/run/perch/perch.sock;"/"server unix:$PERCH_SOCKET;"}"
-site="${site//"listen 80;"/"listen 127.0.0.1:$PORT;"}"
+# Locally, plain HTTP on loopback: the TLS server without its ssl_ lines, the redirect server on a socket.
+site="$(grep -v '^ *ssl_' <<<"$site")"
+site="${site//"listen 443 ssl http2;"/"listen 127.0.0.1:$PORT;"}"
+site="${site//"listen 80;"/"listen unix:$NGINX_DIR/redirect.sock;"}"
 printf '%s\n' "$site" > "$NGINX_DIR/site.conf"
 # As root, nginx's workers would otherwise drop to nobody and could not reach a checkout under /root.
 user_line=""
