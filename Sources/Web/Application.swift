@@ -69,9 +69,12 @@ public final class Application<Context: RequestContext> {
         router.get(docs.openAPIPath, hidden) { _, _ in
             Response(status: .ok, headerFields: [.contentType: Response.jsonContentType], body: openAPI.bytes)
         }
-        let swagger = Response.html(DocsPages.swaggerUI(title: title, openAPIURL: docs.openAPIPath, config: docs))
+        let policy = HTTPField.Name("Content-Security-Policy")!
+        var swagger = Response.html(DocsPages.swaggerUI(title: title, openAPIURL: docs.openAPIPath, config: docs))
+        swagger.headerFields[policy] = DocsPages.swaggerUIPolicy(docs)
         router.get(docs.swaggerPath, hidden) { _, _ in swagger }
-        let redoc = Response.html(DocsPages.redoc(title: title, openAPIURL: docs.openAPIPath, config: docs))
+        var redoc = Response.html(DocsPages.redoc(title: title, openAPIURL: docs.openAPIPath, config: docs))
+        redoc.headerFields[policy] = DocsPages.redocPolicy(docs)
         router.get(docs.redocPath, hidden) { _, _ in redoc }
     }
 }

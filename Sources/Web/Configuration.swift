@@ -33,8 +33,18 @@ public struct CORSConfiguration: Sendable {
     func allows(_ origin: String) -> Bool { allowedOrigins.contains(origin) || allowedOrigins.contains("*") }
 }
 
-/// Where /docs and /redoc load their assets from (FastAPI's CDN by default; point at local copies offline).
+/// Where /docs and /redoc load their assets from: by default exact versions on jsDelivr, each with its Subresource
+/// Integrity hash (the browser refuses a file that differs); point at local copies offline (no hashes then).
+///
+/// The hashes are sha384 of the very files of those versions. To pin new versions, take the files from the npm
+/// packages (or PyPI's drf-spectacular-sidecar, which ships both; its METADATA names the versions) and run
+/// `openssl dgst -sha384 -binary <file> | openssl base64 -A` on swagger-ui-bundle.js, swagger-ui.css and
+/// redoc.standalone.js; deploy/README.md has the steps.
 public struct DocsConfiguration: Sendable {
+    public static let swaggerUIVersion = "5.33.1"
+    public static let redocVersion = "2.5.4"
+    public static let swaggerBase = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@\(swaggerUIVersion)"
+
     public var enabled: Bool
     public var openAPIPath: String
     public var swaggerPath: String
@@ -43,20 +53,30 @@ public struct DocsConfiguration: Sendable {
     public var swaggerCSSURL: String
     public var redocJSURL: String
     public var faviconURL: String
+    /// `integrity` values ("sha384-…") for the three assets; nil loads the asset without a check.
+    public var swaggerJSIntegrity: String?
+    public var swaggerCSSIntegrity: String?
+    public var redocJSIntegrity: String?
 
     public init(enabled: Bool = true, openAPIPath: String = "/openapi.json", swaggerPath: String = "/docs", redocPath: String = "/redoc",
-                swaggerJSURL: String = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js",
-                swaggerCSSURL: String = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css",
-                redocJSURL: String = "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
-                faviconURL: String = "https://fastapi.tiangolo.com/img/favicon.png") {
+                swaggerJSURL: String = swaggerBase + "/swagger-ui-bundle.js",
+                swaggerCSSURL: String = swaggerBase + "/swagger-ui.css",
+                redocJSURL: String = "https://cdn.jsdelivr.net/npm/redoc@\(redocVersion)/bundles/redoc.standalone.js",
+                faviconURL: String = "https://fastapi.tiangolo.com/img/favicon.png",
+                swaggerJSIntegrity: String? = "sha384-ZPehFMQommnnuaZ4rpxgkgTT2DKFVp4hZC/7pLit+9Lek9T1YGSo23eHFbvNkXkw",
+                swaggerCSSIntegrity: String? = "sha384-Ov4/wv3j2bmct8cDc5X4ngJZohVPzEmc6uDPH8WeljUxO5vtoykvMEfbu9Vh6RaW",
+                redocJSIntegrity: String? = "sha384-w447zOpYfw/1Tv/5AK9NfHTlQIqE3RVR6KY62jCyy9zNDgO64cMwGGP1Fj0zJVf5") {
         self.enabled = enabled; self.openAPIPath = openAPIPath; self.swaggerPath = swaggerPath; self.redocPath = redocPath
         self.swaggerJSURL = swaggerJSURL; self.swaggerCSSURL = swaggerCSSURL; self.redocJSURL = redocJSURL; self.faviconURL = faviconURL
+        self.swaggerJSIntegrity = swaggerJSIntegrity; self.swaggerCSSIntegrity = swaggerCSSIntegrity; self.redocJSIntegrity = redocJSIntegrity
     }
 
     /// Asset URLs under one base (e.g. "/static"): swagger-ui-bundle.js, swagger-ui.css, redoc.standalone.js, favicon.png.
+    /// No integrity hashes: the local copies are whatever version the operator installed.
     public static func local(base: String) -> DocsConfiguration {
         DocsConfiguration(swaggerJSURL: base + "/swagger-ui-bundle.js", swaggerCSSURL: base + "/swagger-ui.css",
-                          redocJSURL: base + "/redoc.standalone.js", faviconURL: base + "/favicon.png")
+                          redocJSURL: base + "/redoc.standalone.js", faviconURL: base + "/favicon.png",
+                          swaggerJSIntegrity: nil, swaggerCSSIntegrity: nil, redocJSIntegrity: nil)
     }
 }
 

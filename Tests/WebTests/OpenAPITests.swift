@@ -1,4 +1,6 @@
 import Foundation
+import HTTPTypes
+import Sodium
 import Testing
 import TestSupport
 import Web
@@ -109,8 +111,8 @@ import Web
         let docs = try client.get("/docs")
         #expect(docs.status == .ok)
         #expect(docs.headers[.contentType] == "text/html; charset=utf-8")
-        #expect(docs.text.contains("url: '/openapi.json'"))
-        #expect(docs.text.contains("https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"))
+        #expect(docs.text.contains(#"<div id="swagger-ui" data-url="/openapi.json">"#))
+        #expect(docs.text.contains("https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.33.1/swagger-ui-bundle.js"))
         #expect(docs.text.contains("SwaggerUIBundle"))
         let redoc = try client.get("/redoc")
         #expect(redoc.status == .ok)
@@ -124,5 +126,31 @@ import Web
         #expect(try client.get("/docs").text.contains("href=\"/static/docs/swagger-ui.css\""))
         #expect(try client.get("/redoc").text.contains("src=\"/static/docs/redoc.standalone.js\""))
         #expect(try demoClient(WebConfiguration(docs: DocsConfiguration(enabled: false))).get("/docs").status == .notFound)
+        // Local copies carry no hashes (whatever version the operator installed), and the policy allows this origin.
+        let local = try client.get("/docs")
+        #expect(!local.text.contains("integrity="))
+        #expect(local.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("script-src 'self' 'sha256-") == true)
+    }
+
+    /// /docs and /redoc load exact versions with Subresource Integrity (the hashes are sha384 of those versions'
+    /// files, see DocsConfiguration), and each page has a Content-Security-Policy that allows its inline script by hash.
+    @Test func docsPinAssetsWithIntegrityAndAPolicy() throws {
+        let client = InProcessTestClient(app)
+        let csp = HTTPField.Name("Content-Security-Policy")!
+        let docs = try client.get("/docs")
+        #expect(docs.text.contains(#"<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.33.1/swagger-ui-bundle.js" integrity="sha384-ZPehFMQommnnuaZ4rpxgkgTT2DKFVp4hZC/7pLit+9Lek9T1YGSo23eHFbvNkXkw" crossorigin="anonymous"></script>"#))
+        #expect(docs.text.contains(#"<link type="text/css" rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.33.1/swagger-ui.css" integrity="sha384-Ov4/wv3j2bmct8cDc5X4ngJZohVPzEmc6uDPH8WeljUxO5vtoykvMEfbu9Vh6RaW" crossorigin="anonymous">"#))
+        #expect(!docs.text.contains("@5/"))
+        let inline = try #require(docs.text.components(separatedBy: "<script>").last?.components(separatedBy: "</script>").first)
+        let inlineHash = Data(sha256(Array(inline.utf8))).base64EncodedString()
+        let docsPolicy = try #require(docs.headers[csp])
+        #expect(docsPolicy.hasPrefix("default-src 'none'; script-src https://cdn.jsdelivr.net 'sha256-\(inlineHash)'; "), "\(docsPolicy)")
+        #expect(docsPolicy.contains("connect-src 'self'") && docsPolicy.contains("frame-ancestors 'none'") && !docsPolicy.contains("unsafe-eval"))
+        let redoc = try client.get("/redoc")
+        #expect(redoc.text.contains(#"<script src="https://cdn.jsdelivr.net/npm/redoc@2.5.4/bundles/redoc.standalone.js" integrity="sha384-w447zOpYfw/1Tv/5AK9NfHTlQIqE3RVR6KY62jCyy9zNDgO64cMwGGP1Fj0zJVf5" crossorigin="anonymous"> </script>"#))
+        let redocPolicy = try #require(redoc.headers[csp])
+        #expect(redocPolicy.hasPrefix("default-src 'none'; script-src https://cdn.jsdelivr.net; "), "\(redocPolicy)")
+        #expect(redocPolicy.contains("worker-src blob:") && !redocPolicy.contains("unsafe-eval"))
+        #expect(try client.get("/openapi.json").headers[csp] == nil)
     }
 }
