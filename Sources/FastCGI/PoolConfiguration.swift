@@ -12,7 +12,10 @@ public struct PoolConfiguration: Sendable {
     /// Client addresses allowed on a TCP socket (FCGI_WEB_SERVER_ADDRS); empty means any.
     public var allowedClients: [String] = []
 
-    public var workers: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    /// Four per core: a worker waits on MariaDB for much of a request, and writes kept scaling past one per
+    /// core in the benchmark (README, Configuration), while each worker costs about 3-4 MB and a database
+    /// connection.
+    public var workers: Int = 4 * max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     /// A worker is replaced after about this many requests (0: never), each with its own jitter.
     public var maxRequests: Int = 100_000
     public var maxRequestsJitter: Int = 10_000

@@ -14,7 +14,7 @@
 #   --keep      keep the temporary folder (logs, configs, seeded ids and tokens) and print its path
 # Environment: BENCH_DURATION, BENCH_WARMUP (seconds), BENCH_ROUNDS, BENCH_LEAK_REQUESTS (0: no leak run) override
 # these; BENCH_PERCH names another perch binary to measure (nothing is built then); PERCH_*
-# variables pass through to perch (PERCH_WORKERS defaults to the number of cores, as in perch itself).
+# variables pass through to perch (PERCH_WORKERS defaults to 4 per core, as in perch itself).
 #
 # Everything it starts binds to loopback or a unix socket under its own temporary folder, every step is
 # bounded in time, and everything is stopped on exit, Ctrl-C or TERM.
@@ -40,7 +40,7 @@ WARMUP="${BENCH_WARMUP:-$([[ -n "$full" ]] && echo 5 || echo 2)}"
 ROUNDS="${BENCH_ROUNDS:-$([[ -n "$full" ]] && echo 3 || echo 2)}"
 LEAK_REQUESTS="${BENCH_LEAK_REQUESTS:-$([[ -n "$full" ]] && echo 1000000 || echo 200000)}"
 CORES="$(nproc)"
-WORKERS="${PERCH_WORKERS:-$CORES}"
+WORKERS="${PERCH_WORKERS:-$((4 * CORES))}"  # perch's own default
 for n in "$DURATION" "$WARMUP" "$ROUNDS" "$LEAK_REQUESTS" "$WORKERS"; do [[ "$n" =~ ^[0-9]+$ ]] || die "not a whole number: \"$n\""; done
 export BENCH_PASSWORD="bench-password-1"
 export BENCH_LUA_DIR="$BENCH/lua"
