@@ -38,13 +38,21 @@ struct RecordCheck {
         }
     }
 
+    /// Management records (request id 0) allowed in what the check sees of one request.
+    static let maxManagementRecords = 8
+
     /// nil while the params stream is not complete within the first `count` bytes. libfcgi serves the request
     /// id of the first BEGIN_REQUEST and skips records of other ids, so only that id's PARAMS are joined and only
-    /// its empty PARAMS record ends the stream. Management records (request id 0; GET_VALUES is parsed by the same
-    /// ReadParams, one record at a time) are checked on their own.
+    /// its empty PARAMS record ends the stream. Management records (request id 0) are answered by libfcgi
+    /// wherever they come, body included, and Debian 12's libfcgi parses the content of every management type with
+    /// ReadParams (not only GET_VALUES'): each is checked on its own, at most `maxManagementRecords` of them,
+    /// also among the body records that arrived with the params. Known gap: libfcgi alone reads records that
+    /// arrive later (closing it needs the body read by perch's own record reader).
     private mutating func judge(_ count: Int) -> Verdict? {
         params.removeAll(keepingCapacity: true)
         var requestID: Int?
+        var paramsEnded = false
+        var managementRecords = 0
         var offset = 0
         while offset + 8 <= count {
             guard window[offset] == 1 else { return .malformed("record version \(window[offset])") }
@@ -52,21 +60,27 @@ struct RecordCheck {
             let id = Int(window[offset + 2]) << 8 | Int(window[offset + 3])
             let length = Int(window[offset + 4]) << 8 | Int(window[offset + 5])
             let end = offset + 8 + length + Int(window[offset + 6])
-            guard end <= count else { return nil }
+            guard end <= count else { return paramsEnded ? .ready : nil }
             let content = (offset + 8)..<(offset + 8 + length)
             switch type {
+            case _ where id == 0 && type != 1:
+                managementRecords += 1
+                guard managementRecords <= Self.maxManagementRecords else { return .malformed("over \(Self.maxManagementRecords) management records") }
+                guard Self.pairsFit(Array(window[content])) else { return .malformed("a management record (type \(type)) claims more bytes than it holds") }
+            case 9: break  // GET_VALUES of a request id: libfcgi skips it or refuses it
+            case _ where paramsEnded: break  // the body: libfcgi reads it
             case 1: requestID = requestID ?? id  // BEGIN_REQUEST: a second one is refused by libfcgi (no multiplexing)
             case 2: break  // ABORT_REQUEST: libfcgi's to handle
-            case 9 where !Self.pairsFit(Array(window[content])): return .malformed("a GET_VALUES name claims more bytes than its record holds")
-            case 9: break
             case 4 where id != requestID: break  // another request's (or before any BEGIN_REQUEST): libfcgi skips it
-            case 4 where length == 0: return Self.pairsFit(params) ? .ready : .malformed("a param claims more bytes than were sent")
+            case 4 where length == 0:
+                guard Self.pairsFit(params) else { return .malformed("a param claims more bytes than were sent") }
+                paramsEnded = true  // go on over the body records already here
             case 4: params.append(contentsOf: window[content])
             default: return .malformed("record type \(type) before the params ended")
             }
             offset = end
         }
-        return nil
+        return paramsEnded ? .ready : nil
     }
 
     /// Every name and value length fits inside the stream that carries it.

@@ -35,9 +35,11 @@ struct FuzzTests {
                 let content: [UInt8] = Bool.random(using: &random) ? [] : [0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xfe]
                 let record = FastCGIConnection.record(type: 4, requestID: UInt16.random(in: 2...3, using: &random), content: content)
                 bytes.insert(contentsOf: record, at: min(16, bytes.count))
-            case 6:  // a GET_VALUES management record (request id 0) whose name claims up to 2 GB, at a record boundary
-                let record = FastCGIConnection.record(type: 9, requestID: 0, content: [0xff, 0xff, 0xff, UInt8.random(in: 0...255, using: &random), 0x81, 0, 0, 0])
-                bytes.insert(contentsOf: record, at: Bool.random(using: &random) ? 0 : min(16, bytes.count))
+            case 6:  // a management record (request id 0: GET_VALUES or an unknown type) whose name claims up to 2 GB, at a
+                // record boundary: first, after the BEGIN_REQUEST, or in the body before its last (empty) STDIN record
+                let record = FastCGIConnection.record(type: Bool.random(using: &random) ? 9 : 11, requestID: 0,
+                                                      content: [0xff, 0xff, 0xff, UInt8.random(in: 0...255, using: &random), 0x81, 0, 0, 0])
+                bytes.insert(contentsOf: record, at: [0, min(16, bytes.count), max(0, bytes.count - 8)].randomElement(using: &random)!)
             default:  // random tail
                 bytes += (0..<Int.random(in: 1...128, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
             }

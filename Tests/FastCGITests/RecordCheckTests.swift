@@ -36,9 +36,25 @@ import TestSupport
     @Test func getValuesIsBounded() {
         let bad = FastCGIConnection.record(type: 9, requestID: 0, content: Self.overflow)
         let request = FastCGIConnection.beginRequest() + FastCGIConnection.params(["A": "B"])
-        #expect(Self.verdict(bad + request) == .malformed("a GET_VALUES name claims more bytes than its record holds"))
+        #expect(Self.verdict(bad + request) == .malformed("a management record (type 9) claims more bytes than it holds"))
         let good = FastCGIConnection.record(type: 9, requestID: 0, content: [15, 0] + Array("FCGI_MPXS_CONNS".utf8))
         #expect(Self.verdict(good + request) == .ready)
         #expect(Self.verdict(request + FastCGIConnection.params(["C": "D"], requestID: 2)) == .ready)
+    }
+
+    /// libfcgi answers management records while it reads the body too, and Debian 12's parses the content of every
+    /// management type with ReadParams (an unknown type 11 with these lengths aborted a worker, found by FuzzTests).
+    /// Before: each of these was `.ready`, and the worker died in libfcgi's Malloc.
+    @Test func managementRecordsAfterTheParamsAndOfAnyTypeAreChecked() {
+        let request = FastCGIConnection.beginRequest() + FastCGIConnection.params(["A": "B"])
+        let getValues = FastCGIConnection.record(type: 9, requestID: 0, content: Self.overflow)
+        let unknown = FastCGIConnection.record(type: 11, requestID: 0, content: Self.overflow)
+        #expect(Self.verdict(request + getValues + FastCGIConnection.stdin([])) == .malformed("a management record (type 9) claims more bytes than it holds"))
+        #expect(Self.verdict(request + FastCGIConnection.stdin([1, 2], end: false) + unknown) == .malformed("a management record (type 11) claims more bytes than it holds"))
+        // Honest ones pass, wherever they come; more than a handful is refused.
+        let honest = FastCGIConnection.record(type: 9, requestID: 0, content: [15, 0] + Array("FCGI_MPXS_CONNS".utf8))
+        #expect(Self.verdict(request + honest + FastCGIConnection.stdin([1])) == .ready)
+        let many = Array([[UInt8]](repeating: honest, count: 9).joined())
+        #expect(Self.verdict(request + many) == .malformed("over 8 management records"))
     }
 }
