@@ -31,6 +31,12 @@ struct Serve: ParsableCommand {
         abstract: "Serve FastCGI on an inherited socket (systemd, fd 0), on PERCH_LISTEN, or one request as CGI.")
 
     func run() throws {
+        // A network-facing server needs no root: a bug in it would hand an attacker the machine. The systemd
+        // units run it as User=perch; Apache and lighttpd as their own user.
+        if geteuid() == 0 && getenv("PERCH_ALLOW_ROOT").map({ String(cString: $0) }) != "1" {
+            fputs("perch: refusing to serve as root; run it as an unprivileged user (or set PERCH_ALLOW_ROOT=1, e.g. in a container)\n", stderr)
+            throw ExitCode(78)
+        }
         try failing { Glibc.exit(try Service.serve()) }
     }
 }

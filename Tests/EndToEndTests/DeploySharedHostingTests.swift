@@ -148,7 +148,9 @@ func withLighttpdEnvironment(_ site: String, in file: String) throws -> String {
         let parts = line.components(separatedBy: "\"")
         return parts.count >= 5 ? (parts[1], parts[3]) : nil
     }
-    let entries = try ShippedConfiguration.render(shipped).map { "            \"\($0.key)\" => \"\($0.value)\"," }
+    // Here lighttpd runs as root (no server.username), so its perch would be root: allow that (README, PERCH_ALLOW_ROOT).
+    let overrides = geteuid() == 0 ? ["PERCH_ALLOW_ROOT": "1"] : [:]
+    let entries = try ShippedConfiguration.render(shipped, overrides: overrides).map { "            \"\($0.key)\" => \"\($0.value)\"," }
     lines.replaceSubrange(start...end, with: ["        \"bin-environment\" => ("] + entries + ["        ),"])
     return lines.joined(separator: "\n")
 }

@@ -151,6 +151,7 @@ fi
 
 # --- the pool --------------------------------------------------------------------------------------------
 export PERCH_ENV="${PERCH_ENV:-production}"
+(( EUID == 0 )) && export PERCH_ALLOW_ROOT="${PERCH_ALLOW_ROOT:-1}"  # perch refuses root unless told
 export PERCH_WORKERS="$WORKERS"
 # How long a stop waits for requests in flight (a recycled worker hands its kept connection on and leaves).
 export PERCH_GRACEFUL_TIMEOUT="${PERCH_GRACEFUL_TIMEOUT:-20}"

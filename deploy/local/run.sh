@@ -135,6 +135,8 @@ GRANT ALL PRIVILEGES ON perch.* TO 'perch'@'localhost';
 SQL
 
 export PERCH_ENV="${PERCH_ENV:-development}"
+# perch refuses to serve as root unless told to; this local run is yours, so as root (a container) allow it.
+(( EUID == 0 )) && export PERCH_ALLOW_ROOT="${PERCH_ALLOW_ROOT:-1}"
 export PERCH_DATABASE_URL="${PERCH_DATABASE_URL:-mariadb://perch@localhost/perch?socket=$DB_SOCKET}"
 if [[ -z "${PERCH_DATABASE_PASSWORD:-}" && -z "${PERCH_DATABASE_PASSWORD_FILE:-}" ]]; then
     export PERCH_DATABASE_PASSWORD_FILE="$SECRETS/database-password"
