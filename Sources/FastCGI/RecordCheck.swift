@@ -7,7 +7,7 @@ import Glibc
 /// anything (MSG_PEEK). libfcgi aborts the whole process when a name-value pair claims lengths whose sum
 /// overflows (its Malloc asserts), so a pair that claims more bytes than the params stream holds, a stream
 /// over `limit`, or a record that is not version 1 is refused here and costs only its connection. The same holds
-/// for the pairs of a GET_VALUES management record.
+/// for the pairs of management records (request id 0) of any type, see `judge`.
 struct RecordCheck {
     enum Verdict: Equatable { case ready, closed, malformed(String) }
 
