@@ -9,7 +9,8 @@ import Web
     let app = makeDemoApp()
 
     func python(_ arguments: [String]) throws -> (Int32, String) {
-        try Subprocess.run((["python3"] + arguments).map { "'\($0)'" }.joined(separator: " "))
+        let result = try run(["/usr/bin/env", "python3"] + arguments)
+        return (result.status, result.output)
     }
 
     @Test func documentValidatesAsOpenAPI31() throws {
