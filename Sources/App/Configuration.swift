@@ -44,6 +44,7 @@ public struct AppConfiguration {
         }
 
         var pool = PoolConfiguration()
+        pool.version = PerchVersion.current
         if let listen = reader.string("PERCH_LISTEN") {
             do { pool.listen = try ListenAddress(parsing: listen) } catch { reader.problem("PERCH_LISTEN: \(error)") }
         }

@@ -10,7 +10,7 @@ public enum PerchApp {
         UserController().register(on: router)
         PostController().register(on: router)
         var web = services.config.web
-        web.openAPI = OpenAPIInfo(title: "perch", version: "0.1.0",
+        web.openAPI = OpenAPIInfo(title: "perch", version: PerchVersion.current,
                                   description: "A JSON API served as a pre-forked FastCGI pool behind nginx.")
         return Application(router: router, configuration: web, logger: logger,
                            middleware: [DatabaseErrorMiddleware()]) { _, requestID, requestLogger in

@@ -46,7 +46,8 @@ final class Master {
 
     func run() -> Int32 {
         Signals.install()
-        logger.info("pool started", metadata: ["workers": "\(scoreboard.slotCount)", "listen": "\(listener.origin)"])
+        logger.info("pool started", metadata: ["workers": "\(scoreboard.slotCount)", "listen": "\(listener.origin)",
+                                               "version": "\(config.version ?? "unknown")"])
         for slot in 0..<scoreboard.slotCount { spawn(slot) }
         adoptRetiringWorkers()
         var lastHousekeeping: Int64 = 0

@@ -35,6 +35,8 @@ public struct PoolConfiguration: Sendable {
     public var statusPath: String?
     public var statusAllowed: [String] = ["127.0.0.1", "::1"]
     public var poolName: String = "perch"
+    /// The service's version, shown on the status page and in the start-up log line (the app sets it).
+    public var version: String?
     /// Log file reopened on USR1 (nil: stderr as inherited).
     public var logFile: String?
 

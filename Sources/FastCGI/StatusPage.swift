@@ -19,7 +19,7 @@ enum StatusPage {
                 requestId: running ? slot.requestID : nil, requestQueueMs: slot.queueMicros.map { Double($0) / 1e3 })
         }
         let document = Document(
-            pool: config.poolName, processManager: "static", startTime: scoreboard.startedUnix,
+            pool: config.poolName, version: config.version, processManager: "static", startTime: scoreboard.startedUnix,
             startSince: now - scoreboard.startedUnix,
             acceptedConn: slots.reduce(UInt64(0)) { $0 + $1.accepted },
             idleProcesses: live.count - active, activeProcesses: active, totalProcesses: live.count,
@@ -40,6 +40,7 @@ enum StatusPage {
     // Property names become PHP-FPM's snake_case keys; absent request fields are left out, as PHP-FPM does.
     private struct Document: Encodable {
         let pool: String
+        let version: String?
         let processManager: String
         let startTime: Int64
         let startSince: Int64

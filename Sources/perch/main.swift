@@ -7,6 +7,7 @@ struct Perch: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "perch",
         abstract: "A JSON API served as a pre-forked FastCGI pool behind nginx.",
+        version: PerchVersion.current,
         subcommands: [Serve.self, Migrate.self, OpenAPI.self, CreateSuperuser.self, GenerateKey.self]
     )
 }

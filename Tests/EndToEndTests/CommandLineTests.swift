@@ -50,6 +50,13 @@ struct CommandLineTests {
         #expect(Array(result.output.utf8) == (try Service.openAPIDocument()), "only the document on stdout and stderr")
         let document = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
         #expect(document?["openapi"] as? String != nil)
+        #expect((document?["info"] as? [String: Any])?["version"] as? String == PerchVersion.current)
+    }
+
+    @Test func versionIsPrintedFromTheOnePlaceItIsWritten() throws {
+        let result = try perch(["--version"])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.trimmingCharacters(in: .whitespacesAndNewlines) == PerchVersion.current, "\(result.output)")
     }
 
     @Test func createSuperuserReadsThePasswordFromStdinThenPromotes() throws {

@@ -378,6 +378,7 @@ struct PoolTests {
         #expect(json["total_processes"] as? Int == 2)
         #expect((json["accepted_conn"] as? Int ?? 0) >= 2)
         #expect((json["processes"] as? [[String: Any]])?.count == 2)
+        #expect(json["version"] as? String != nil, "the status page names the version")
         for key in ["start_time", "idle_processes", "active_processes", "max_active_processes", "max_children_reached", "slow_requests",
                     "password_hashes_in_progress"] {
             #expect(json[key] != nil, "missing \(key)")
