@@ -51,6 +51,7 @@ final class Master {
         for slot in 0..<scoreboard.slotCount { spawn(slot) }
         adoptRetiringWorkers()
         var lastHousekeeping: Int64 = 0
+        var systemd = SystemdProgress()
         var fds: [pollfd] = []
         while true {
             parkedConnections.fillPollSet(&fds)
@@ -61,8 +62,10 @@ final class Master {
             let now = monotonicNanos()
             guard Signals.anyPending || now - lastHousekeeping >= 20_000_000 else { continue }
             lastHousekeeping = now
+            notifySystemd(&systemd, now: now)
             if Signals.take(SIGQUIT) {
                 logger.notice("QUIT: stopping at once")
+                SystemdNotify.send("STOPPING=1")
                 signalAll(SIGKILL)
                 reapUntilEmpty()
                 return cleanExit()
@@ -226,6 +229,7 @@ final class Master {
     private func beginStop() {
         guard stopDeadline == nil else { return }
         logger.notice("stopping: waiting for in-flight requests", metadata: ["timeout_s": "\(config.gracefulTimeout)"])
+        SystemdNotify.send("STOPPING=1\nSTATUS=stopping: waiting for in-flight requests")
         stopDeadline = monotonicNanos() + Int64(config.gracefulTimeout * 1e9)
         signalAll(SIGTERM)
     }
@@ -243,8 +247,11 @@ final class Master {
     /// workers are up. A failed check leaves the running pool untouched.
     private func reload() {
         logger.notice("HUP: reloading")
+        // systemd counts the reload from this instant; the new master (same pid) says READY=1 when it serves.
+        SystemdNotify.send("RELOADING=1\nMONOTONIC_USEC=\(monotonicNanos() / 1_000)\nSTATUS=reloading")
         guard command.check(logger: logger) else {
             logger.error("reload refused: the new binary or configuration failed its check; still serving with the old one")
+            SystemdNotify.send("READY=1\nSTATUS=reload refused: still serving with the previous binary and configuration")
             return
         }
         _ = fcntl(listener.fd, F_SETFD, 0)  // the socket survives the exec
@@ -258,6 +265,42 @@ final class Master {
         unsetenv(Handoff.reloadVariable)
         parkedConnections.closeOnExecAgain()
         _ = fcntl(listener.fd, F_SETFD, FD_CLOEXEC)
+        SystemdNotify.send("READY=1\nSTATUS=reload failed: cannot exec; still serving")
+    }
+
+    // MARK: systemd
+
+    struct SystemdProgress {
+        var ready = false
+        var lastStatus: Int64 = 0
+        var lastWatchdog: Int64 = 0
+    }
+
+    /// Type=notify: READY=1 once a worker serves, then a STATUS= line with the pool's figures every 10 s
+    /// (PHP-FPM's systemd_interval), and WATCHDOG=1 at half of WATCHDOG_USEC while the master loop turns.
+    private func notifySystemd(_ progress: inout SystemdProgress, now: Int64) {
+        guard SystemdNotify.isEnabled else { return }
+        if let interval = SystemdNotify.watchdogInterval, now - progress.lastWatchdog >= interval {
+            SystemdNotify.send("WATCHDOG=1")
+            progress.lastWatchdog = now
+        }
+        guard stopDeadline == nil else { return }
+        let live = scoreboard.slots.filter { $0.pid != 0 }
+        if !progress.ready {
+            guard live.contains(where: { $0.state == .idle || $0.state == .reading || $0.state == .busy }) else { return }
+            progress.ready = true
+            SystemdNotify.send("READY=1\n" + statusLine(live))
+            progress.lastStatus = now
+        } else if now - progress.lastStatus >= 10_000_000_000 {
+            SystemdNotify.send(statusLine(live))
+            progress.lastStatus = now
+        }
+    }
+
+    private func statusLine(_ live: [Scoreboard.Slot]) -> String {
+        let active = live.filter { $0.state == .reading || $0.state == .busy }.count
+        let accepted = scoreboard.slots.reduce(UInt64(0)) { $0 + $1.accepted }
+        return "STATUS=\(active) active, \(live.count - active) idle, \(live.count) workers; \(accepted) connections accepted"
     }
 
     private func adoptRetiringWorkers() {

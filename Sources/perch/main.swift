@@ -8,7 +8,7 @@ struct Perch: ParsableCommand {
         commandName: "perch",
         abstract: "A JSON API served as a pre-forked FastCGI pool behind nginx.",
         version: PerchVersion.current,
-        subcommands: [Serve.self, Migrate.self, OpenAPI.self, CreateSuperuser.self, GenerateKey.self]
+        subcommands: [Serve.self, CheckCommand.self, Migrate.self, OpenAPI.self, CreateSuperuser.self, GenerateKey.self]
     )
 }
 
@@ -39,6 +39,21 @@ struct Serve: ParsableCommand {
             throw ExitCode(78)
         }
         try failing { Glibc.exit(try Service.serve()) }
+    }
+}
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check the configuration, secrets, database, migrations and socket without serving: exit 0, or 78 listing every problem.")
+
+    func run() throws {
+        let problems = Check.problems()
+        guard problems.isEmpty else {
+            fputs("perch check: \(problems.count) problem(s):\n" + problems.map { "  \($0)\n" }.joined(), stderr)
+            throw ExitCode(78)
+        }
+        print("perch check: ok (perch \(PerchVersion.current))")
     }
 }
 

@@ -53,6 +53,48 @@ struct CommandLineTests {
         #expect((document?["info"] as? [String: Any])?["version"] as? String == PerchVersion.current)
     }
 
+    // `perch check`, as ExecReload= runs it: 0 on a setup that serves, 78 with every problem listed otherwise.
+    @Test func checkPassesOnAGoodSetup() throws {
+        var environment = FaultTests.environment(try PrivateMariaDB.shared.makeMigratedDatabase())
+        environment["PERCH_MIGRATIONS_DIR"] = PrivateMariaDB.migrationsDirectory.path
+        let result = try perch(["check"], environment)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("ok"), "\(result.output)")
+    }
+
+    @Test func checkListsEveryProblemOfABadConfiguration() throws {
+        let result = try perch(["check"], ["PERCH_ENV": "staging", "PERCH_WORKERS": "many",
+                                           "PERCH_JWT_SIGNING_KEY_FILE": "/nonexistent/perch-key",
+                                           "PERCH_LISTEN": "unix:/nonexistent/perch.sock"])
+        #expect(result.status == 78, "EX_CONFIG: \(result.output)")
+        for variable in ["PERCH_ENV", "PERCH_WORKERS", "PERCH_JWT_SIGNING_KEY_FILE"] {
+            #expect(result.output.contains(variable), "\(variable) is listed: \(result.output)")
+        }
+    }
+
+    @Test func checkRefusesAnUnreachableDatabase() throws {
+        let result = try perch(["check"], ["PERCH_DATABASE_URL": "mariadb://perch@localhost/perch?socket=/nonexistent/mysqld.sock"])
+        #expect(result.status == 78, "\(result.output)")
+        #expect(result.output.contains("PERCH_DATABASE_URL: the database does not answer"), "\(result.output)")
+    }
+
+    @Test func checkRefusesPendingMigrations() throws {
+        var environment = FaultTests.environment(try PrivateMariaDB.shared.makeDatabase())
+        environment["PERCH_MIGRATIONS_DIR"] = PrivateMariaDB.migrationsDirectory.path
+        let result = try perch(["check"], environment)
+        #expect(result.status == 78, "\(result.output)")
+        #expect(result.output.contains("0001_") && result.output.contains("pending"), "\(result.output)")
+    }
+
+    @Test func checkRefusesASocketThatCannotBeMade() throws {
+        let result = try perch(["check"], ["PERCH_LISTEN": "unix:/nonexistent/perch.sock",
+                                           "PERCH_SOCKET_OWNER": "no-such-user-perch", "PERCH_SOCKET_GROUP": "no-such-group-perch"])
+        #expect(result.status == 78, "\(result.output)")
+        for variable in ["PERCH_LISTEN: cannot create /nonexistent/perch.sock", "PERCH_SOCKET_OWNER", "PERCH_SOCKET_GROUP"] {
+            #expect(result.output.contains(variable), "\(variable) is listed: \(result.output)")
+        }
+    }
+
     @Test func versionIsPrintedFromTheOnePlaceItIsWritten() throws {
         let result = try perch(["--version"])
         #expect(result.status == 0, "\(result.output)")

@@ -48,6 +48,32 @@ struct DeploySystemdTests {
         try DeployFlow.exercise(baseURL: nginx.baseURL)
     }
 
+    /// perch.service is Type=notify and its ExecReload= runs `perch check` before the HUP: the check passes on
+    /// the shipped configuration with a migrated database and refuses (78, so `systemctl reload` fails) a
+    /// database with a pending migration.
+    @Test func shippedReloadRunsPerchCheckFirst() throws {
+        let unitFile = Paths.packageRoot + "/deploy/systemd/perch.service"
+        let unit = try String(contentsOfFile: unitFile, encoding: .utf8)
+        #expect(unit.contains("\nType=notify\n"), "perch says when it serves")
+        let reloads = unit.components(separatedBy: "\n").filter { $0.hasPrefix("ExecReload=") }
+        #expect(reloads.count == 2 && reloads.last?.contains("kill -HUP $MAINPID") == true, "check, then signal: \(reloads)")
+        let check = try replacingRequired(String(try #require(reloads.first).dropFirst("ExecReload=".count)),
+                                          "/usr/local/bin/perch", with: Paths.perchBinary, in: unitFile)
+        func runCheck(databaseURL: String) throws -> CommandResult {
+            var environment = try ShippedConfiguration.environment(
+                file: Paths.packageRoot + "/deploy/systemd/perch.env",
+                overrides: ["PERCH_DATABASE_URL": databaseURL, "PERCH_MIGRATIONS_DIR": PrivateMariaDB.migrationsDirectory.path])
+            environment["PATH"] = "/usr/bin:/bin"
+            return try run(check.split(separator: " ").map(String.init), environment: environment, seconds: 60)
+        }
+        let migrated = try #require(FaultTests.environment(try PrivateMariaDB.shared.makeMigratedDatabase())["PERCH_DATABASE_URL"])
+        let good = try runCheck(databaseURL: migrated)
+        #expect(good.status == 0, "\(good.output)")
+        let empty = try #require(FaultTests.environment(try PrivateMariaDB.shared.makeDatabase())["PERCH_DATABASE_URL"])
+        let pending = try runCheck(databaseURL: empty)
+        #expect(pending.status == 78 && pending.output.contains("pending"), "\(pending.output)")
+    }
+
     @Test func restartsDuringLoadRefuseNoConnectionAndFailNoRequest() throws {
         let pool = try SocketActivatedPool(workers: 2)
         let nginx = try PrivateNginx(socketPath: pool.socketPath)
