@@ -6,15 +6,17 @@ import TestSupport
 import Web
 
 @Suite struct HealthTests {
-    @Test func livenessTouchesNoDatabase() throws {
-        let app = try TestApp()
+    @Test(arguments: TestTransport.allCases)
+    func livenessTouchesNoDatabase(_ transport: TestTransport) throws {
+        let app = try TestApp(transport)
         let response = try app.client().get("/api/v1/health")
         #expect(response.status == .ok)
         #expect(response.text == #"{"status":"ok"}"#)
     }
 
-    @Test func readinessAnswersWhenTheDatabaseDoes() throws {
-        let app = try TestApp()
+    @Test(arguments: TestTransport.allCases)
+    func readinessAnswersWhenTheDatabaseDoes(_ transport: TestTransport) throws {
+        let app = try TestApp(transport)
         let response = try app.client().get("/api/v1/health/ready")
         #expect(response.status == .ok)
         #expect(response.text == #"{"status":"ok","database":"ok"}"#)

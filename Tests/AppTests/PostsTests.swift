@@ -10,8 +10,8 @@ import Web
         let app: TestApp
         let author: String, other: String, admin: String
         let authorID: Int64
-        init() throws {
-            app = try TestApp()
+        init(_ transport: TestTransport = .inProcess) throws {
+            app = try TestApp(transport)
             authorID = try app.makeUser(email: "author@example.com", fullName: "Author")
             author = try app.accessToken(for: authorID)
             other = try app.accessToken(for: try app.makeUser(email: "other@example.com"))
@@ -24,8 +24,9 @@ import Web
         func id(_ response: TestResponse) throws -> Int64 { try #require(try response.json()["id"].flatMap { if case .int(let v) = $0 { return v } else { return nil } }) }
     }
 
-    @Test func createReturns201WithLocationETagAndNoEmail() throws {
-        let w = try World()
+    @Test(arguments: TestTransport.allCases)
+    func createReturns201WithLocationETagAndNoEmail(_ transport: TestTransport) throws {
+        let w = try World(transport)
         let created = try w.create()
         #expect(created.status == .created)
         let id = try w.id(created)
@@ -78,8 +79,9 @@ import Web
         #expect(try w.app.client().get(path, headers: w.bearer(w.author)).status == .notFound)
     }
 
-    @Test func etagsGive304AndStopLostUpdates() throws {
-        let w = try World()
+    @Test(arguments: TestTransport.allCases)
+    func etagsGive304AndStopLostUpdates(_ transport: TestTransport) throws {
+        let w = try World(transport)
         let created = try w.create()
         let path = "/api/v1/posts/\(try w.id(created))"
         let etag = try #require(created.headers[.eTag])

@@ -34,8 +34,9 @@ import Web
 
     /// The route's declared security answers before its inputs are validated (FastAPI's order): 401 for no
     /// token and 403 for a caller without the rights, where a 422 used to come first.
-    @Test func authenticationComesBeforeValidation() throws {
-        let app = try TestApp()
+    @Test(arguments: TestTransport.allCases)
+    func authenticationComesBeforeValidation(_ transport: TestTransport) throws {
+        let app = try TestApp(transport)
         let client = app.client()
         let token = try app.accessToken(for: try app.makeUser(email: "ada@example.com"))
         #expect(try client.get("/api/v1/users?limit=0").status == .unauthorized)
@@ -77,8 +78,9 @@ import Web
         #expect(try signUp(app, ["email": "bob@example.com"]).status == .unprocessableContent)
     }
 
-    @Test func meGetAndPatch() throws {
-        let app = try TestApp()
+    @Test(arguments: TestTransport.allCases)
+    func meGetAndPatch(_ transport: TestTransport) throws {
+        let app = try TestApp(transport)
         let id = try app.makeUser(email: "ada@example.com", fullName: "Ada")
         try app.makeUser(email: "taken@example.com")
         let token = try app.tokens("ada@example.com").access

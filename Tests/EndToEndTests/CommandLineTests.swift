@@ -17,7 +17,7 @@ struct CommandLineTests {
 
     @Test func migrateAppliesEachFileOnceAndStatusShowsIt() throws {
         let database = try PrivateMariaDB.shared.makeDatabase()
-        var environment = FaultTests.environment(database)
+        var environment = database.perchEnvironment
         environment["PERCH_MIGRATIONS_DIR"] = PrivateMariaDB.migrationsDirectory.path
         let files = try FileManager.default.contentsOfDirectory(atPath: PrivateMariaDB.migrationsDirectory.path)
             .filter { $0.hasSuffix(".sql") }
@@ -55,7 +55,7 @@ struct CommandLineTests {
 
     // `perch check`, as ExecReload= runs it: 0 on a setup that serves, 78 with every problem listed otherwise.
     @Test func checkPassesOnAGoodSetup() throws {
-        var environment = FaultTests.environment(try PrivateMariaDB.shared.makeMigratedDatabase())
+        var environment = (try PrivateMariaDB.shared.makeMigratedDatabase()).perchEnvironment
         environment["PERCH_MIGRATIONS_DIR"] = PrivateMariaDB.migrationsDirectory.path
         let result = try perch(["check"], environment)
         #expect(result.status == 0, "\(result.output)")
@@ -79,7 +79,7 @@ struct CommandLineTests {
     }
 
     @Test func checkRefusesPendingMigrations() throws {
-        var environment = FaultTests.environment(try PrivateMariaDB.shared.makeDatabase())
+        var environment = (try PrivateMariaDB.shared.makeDatabase()).perchEnvironment
         environment["PERCH_MIGRATIONS_DIR"] = PrivateMariaDB.migrationsDirectory.path
         let result = try perch(["check"], environment)
         #expect(result.status == 78, "\(result.output)")
@@ -103,7 +103,7 @@ struct CommandLineTests {
 
     @Test func createSuperuserReadsThePasswordFromStdinThenPromotes() throws {
         let database = try PrivateMariaDB.shared.makeMigratedDatabase()
-        var environment = FaultTests.environment(database)
+        var environment = database.perchEnvironment
         environment["PERCH_ARGON2_OPSLIMIT"] = "\(PasswordHasher.minimumOpsLimit)"
         environment["PERCH_ARGON2_MEMLIMIT"] = "\(PasswordHasher.minimumMemLimit)"
         let password = "a long enough admin secret"
@@ -128,7 +128,7 @@ struct CommandLineTests {
 
     @Test func createSuperuserRefusesNoPasswordAndAWeakOne() throws {
         let database = try PrivateMariaDB.shared.makeMigratedDatabase()
-        let environment = FaultTests.environment(database)
+        let environment = database.perchEnvironment
         let empty = try perch(["create-superuser", "--email", "admin@example.com"], environment, input: "")
         #expect(empty.status == 1 && empty.output.contains("no password on stdin"), "\(empty.output)")
         let weak = try perch(["create-superuser", "--email", "admin@example.com"], environment, input: "short\n")

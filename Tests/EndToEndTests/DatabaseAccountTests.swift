@@ -20,7 +20,7 @@ struct DatabaseAccountTests {
         try admin.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON `\(name)`.* TO '\(user)'@'localhost'")
         let service = DatabaseConfiguration(endpoint: database.endpoint, user: user, password: password, database: name)
 
-        let pool = try PerchPool(workers: 2, environment: try DeployFlow.appEnvironment().merging(FaultTests.environment(service)) { $1 })
+        let pool = try PerchPool(workers: 2, environment: try DeployFlow.appEnvironment().merging(service.perchEnvironment) { $1 })
         let nginx = try PrivateNginx(socketPath: pool.socketPath)
         try DeployFlow.exercise(baseURL: nginx.baseURL)
 
@@ -32,7 +32,7 @@ struct DatabaseAccountTests {
         let empty = try PrivateMariaDB.shared.makeDatabase()
         let emptyName = try #require(empty.database)
         try admin.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON `\(emptyName)`.* TO '\(user)'@'localhost'")
-        var environment = FaultTests.environment(DatabaseConfiguration(endpoint: database.endpoint, user: user, password: password, database: emptyName))
+        var environment = DatabaseConfiguration(endpoint: database.endpoint, user: user, password: password, database: emptyName).perchEnvironment
         environment["PERCH_MIGRATIONS_DIR"] = PrivateMariaDB.migrationsDirectory.path
         environment["PATH"] = "/usr/bin:/bin"
         environment["PERCH_ENV"] = "development"

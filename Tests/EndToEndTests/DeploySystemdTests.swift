@@ -33,7 +33,7 @@ struct DeploySystemdTests {
             try FileManager.default.copyItem(atPath: PrivateMariaDB.migrationsDirectory.path + "/" + file, toPath: migrations + "/" + file)
         }
         let command = try replacingRequired(String(execStart.dropFirst("ExecStart=".count)), "/usr/local/bin/perch", with: binary, in: unitFile)
-        let database = try #require(FaultTests.environment(try PrivateMariaDB.shared.makeDatabase())["PERCH_DATABASE_URL"])
+        let database = try #require(try PrivateMariaDB.shared.makeDatabase().perchEnvironment["PERCH_DATABASE_URL"])
         var environment = try ShippedConfiguration.environment(file: Paths.packageRoot + "/deploy/systemd/perch.env",
                                                                overrides: ["PERCH_DATABASE_URL": database])
         environment["PATH"] = "/usr/bin:/bin"
@@ -66,10 +66,10 @@ struct DeploySystemdTests {
             environment["PATH"] = "/usr/bin:/bin"
             return try run(check.split(separator: " ").map(String.init), environment: environment, seconds: 60)
         }
-        let migrated = try #require(FaultTests.environment(try PrivateMariaDB.shared.makeMigratedDatabase())["PERCH_DATABASE_URL"])
+        let migrated = try #require((try PrivateMariaDB.shared.makeMigratedDatabase()).perchEnvironment["PERCH_DATABASE_URL"])
         let good = try runCheck(databaseURL: migrated)
         #expect(good.status == 0, "\(good.output)")
-        let empty = try #require(FaultTests.environment(try PrivateMariaDB.shared.makeDatabase())["PERCH_DATABASE_URL"])
+        let empty = try #require((try PrivateMariaDB.shared.makeDatabase()).perchEnvironment["PERCH_DATABASE_URL"])
         let pending = try runCheck(databaseURL: empty)
         #expect(pending.status == 78 && pending.output.contains("pending"), "\(pending.output)")
     }

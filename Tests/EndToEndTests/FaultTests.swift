@@ -10,21 +10,10 @@ import Glibc
 /// Faults under a bounded load, through the shipped nginx: the database restarted under the pool.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct FaultTests {
-    /// The pool's environment for `database` (a private server's unix socket, or the TCP server that
-    /// PERCH_TEST_DATABASE_URL names).
-    static func environment(_ database: DatabaseConfiguration) -> [String: String] {
-        let url: String
-        switch database.endpoint {
-        case .socket(let path): url = "mariadb://\(database.user)@localhost/\(database.database ?? "")?socket=\(path)"
-        case .tcp(let host, let port): url = "mariadb://\(database.user)@\(host):\(port)/\(database.database ?? "")"
-        }
-        return ["PERCH_DATABASE_URL": url, "PERCH_DATABASE_PASSWORD": database.password ?? ""]
-    }
-
     /// A whole app on `database`: its URL, a fresh signing key and the cheapest Argon2 limits (tests check
     /// wiring and faults, not the hashing cost; a test that needs real cost sets its own).
     static func appEnvironment(_ database: DatabaseConfiguration) -> [String: String] {
-        environment(database).merging([
+        database.perchEnvironment.merging([
             "PERCH_JWT_SIGNING_KEY": JWTKeyGenerator.encode(JWTKeyGenerator.hs256Secret()),
             "PERCH_ARGON2_OPSLIMIT": "\(PasswordHasher.minimumOpsLimit)",
             "PERCH_ARGON2_MEMLIMIT": "\(PasswordHasher.minimumMemLimit)",
@@ -82,7 +71,7 @@ struct FaultTests {
     @Test func databaseRestartCostsOnly503sAndNoWorker() throws {
         let server = PrivateMariaDB()
         let database = try server.makeMigratedDatabase()
-        let pool = try PerchPool(workers: 2, environment: Self.environment(database))
+        let pool = try PerchPool(workers: 2, environment: database.perchEnvironment)
         let nginx = try PrivateNginx(socketPath: pool.socketPath)
         let workers = Set(pool.workerPIDs)
         #expect(try curl(nginx.baseURL + "/api/v1/health/ready").status == 200)

@@ -5,7 +5,15 @@ import MariaDB
 import Sodium
 import Web
 
-/// The whole app in-process on a fresh, migrated private database: what most app tests drive.
+/// How a test's requests reach the app (HummingbirdTesting's `.router` and `.live`): `.inProcess` through the
+/// application object, no socket (fast: most tests); `.live` over HTTP through the shipped nginx site to a
+/// `perch serve` pool on the same database with the same signing key, so fixtures and tokens made by the
+/// test work both ways. A suite that takes `TestTransport.allCases` as arguments runs its tests both ways.
+public enum TestTransport: String, CaseIterable, Sendable {
+    case inProcess, live
+}
+
+/// The whole app on a fresh, migrated private database: what most app tests drive, in-process or live.
 public final class TestApp: @unchecked Sendable {
     public let services: AppServices
     public let application: Application<AppContext>
@@ -15,9 +23,15 @@ public final class TestApp: @unchecked Sendable {
     /// Log lines the app wrote (message and metadata), to check what must never be logged.
     public let logs = LogCapture()
 
+    public let transport: TestTransport
+    /// With `.live`: the pool and the nginx in front of it, stopped with this object.
+    private let live: (pool: PerchPool, nginx: PrivateNginx)?
+
     /// `environment` adds PERCH_* settings. Argon2 runs with libsodium's minimum limits unless set, so
-    /// that tests stay fast; tests about hashing set them.
-    public init(environment: [String: String] = [:], clock: @escaping () -> Date = Date.init) throws {
+    /// that tests stay fast; tests about hashing set them. `clock` is the in-process app's; a live pool
+    /// runs on the real clock.
+    public init(_ transport: TestTransport = .inProcess, environment: [String: String] = [:],
+                clock: @escaping () -> Date = Date.init) throws {
         database = try PrivateMariaDB.shared.makeMigratedDatabase()
         var env: [String: String] = [
             "PERCH_ENV": "development",
@@ -32,11 +46,21 @@ public final class TestApp: @unchecked Sendable {
         services = AppServices(config: config, logger: logger, clock: clock)
         application = PerchApp.makeApplication(services: services, logger: logger)
         connection = Connection(configuration: database)
+        self.transport = transport
+        if transport == .live {
+            let pool = try PerchPool(workers: 2, environment: env.merging(database.perchEnvironment) { $1 })
+            live = (pool, try PrivateNginx(socketPath: pool.socketPath))
+        } else {
+            live = nil
+        }
     }
 
-    /// A client from a given address (the login throttle keys on it).
-    public func client(from address: String = "127.0.0.1") -> InProcessTestClient<AppContext> {
-        InProcessTestClient(application, remoteAddress: address)
+    /// A client of the test's transport. In-process, `address` is the caller's address (the login throttle
+    /// keys on it); through nginx every client is 127.0.0.1.
+    public func client(from address: String = "127.0.0.1") -> any TestClient {
+        guard let live else { return InProcessTestClient(application, remoteAddress: address) }
+        precondition(address == "127.0.0.1", "a live client always comes from 127.0.0.1")
+        return LiveTestClient(port: live.nginx.port)
     }
 
     /// A user made through the repository (password hashed with the app's settings); returns the id.
