@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 packages=(
     pkg-config libfcgi-dev libfcgi-bin libmariadb-dev libsodium-dev   # the three C libraries
     mariadb-server mariadb-client                                        # private MariaDB for tests
+    galera-4 rsync                                                       # the three-node Galera cluster tests (rsync state transfers)
     nginx-light spawn-fcgi apache2-utils curl wrk                        # end-to-end: nginx, spawn-fcgi, ab, curl
     apache2 libapache2-mod-fcgid lighttpd systemd                        # deploy tests: shared hosting, unit checks
     python3 python3-pip python3-venv                                     # openapi-spec-validator, schemathesis

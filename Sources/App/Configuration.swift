@@ -72,6 +72,9 @@ public struct AppConfiguration {
         let password = reader.secret("PERCH_DATABASE_PASSWORD")
         if let url = reader.string("PERCH_DATABASE_URL") ?? reader.string("DATABASE_URL") {
             do { config.database = try DatabaseConfiguration(url: url, password: password) } catch { reader.problem("PERCH_DATABASE_URL: \(error)") }
+            let choice = reader.string("PERCH_DATABASE_NODE_CHOICE") ?? "first"
+            if let parsed = DatabaseConfiguration.NodeChoice(rawValue: choice) { config.database?.nodeChoice = parsed } else { reader.problem("PERCH_DATABASE_NODE_CHOICE: \"\(choice)\" is not first or spread") }
+            config.database?.failbackInterval = reader.int("PERCH_DATABASE_FAILBACK", default: 10, in: 1...86_400)
         } else if config.mode == .production {
             reader.problem("PERCH_DATABASE_URL: required outside development (mariadb://user@host:3306/db)")
         }

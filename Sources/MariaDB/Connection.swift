@@ -17,6 +17,13 @@ private let libraryReady: Bool = mysql_server_init(0, nil, nil) == 0
 /// One connection to MariaDB, for one thread at a time (one per worker). Opened lazily on first use and
 /// kept; statements are prepared once and cached by SQL text. After the connection breaks outside a
 /// transaction, the failing call throws `.connectionLost` and the next call reconnects and re-prepares.
+///
+/// With several nodes (a Galera cluster) a connection is on one node at a time. It checks a node before
+/// using it (synced with the cluster, not rejecting queries, writable) and catches up with the cluster there
+/// (`wsrep_sync_wait`), so its first reads after a move see what it wrote on the node before. A node that
+/// dies or refuses (`.nodeUnavailable`) costs the connection, which moves to the next node; a statement the
+/// node refused without running it runs again there. While not on its first choice it tries that one again
+/// every `failbackInterval` seconds, between statements.
 public final class Connection {
     public let configuration: DatabaseConfiguration
     private let logger: Logger
@@ -25,11 +32,20 @@ public final class Connection {
     private var inTransaction = false
     /// Set when the connection broke inside the current transaction: every later call in it fails.
     private var transactionBroken = false
+    /// The index in `configuration.endpoints` of the node the open connection is on.
+    public private(set) var node = 0
+    /// The node that failed last: tried after all others on the next connect.
+    private var failedNode: Int?
+    /// When the connection last tried its first choice of node while on another (monotonic seconds).
+    private var lastFailback: Double = 0
 
     /// How many statements were prepared (tests prove the cache works with this).
     public private(set) var prepareCount = 0
     /// How many times a connection was established (first connect and reconnects).
     public private(set) var connectCount = 0
+    /// How many times a transaction's body (after a conflict or a lost node) or a single statement (after
+    /// a deadlock) ran again.
+    public private(set) var transactionRetries = 0
     /// Cached statements beyond this are all closed and the cache starts over (a guard against SQL text
     /// that varies per call, which the server would otherwise accumulate).
     public var statementCacheLimit = 512
@@ -65,9 +81,11 @@ public final class Connection {
 
     // MARK: - Transactions
 
-    /// Runs `body` in a transaction: commits when it returns, rolls back when it throws. On deadlock or
-    /// lock-wait timeout the whole body runs again, up to `maxAttempts` times in all, so `body` must be
-    /// safe to repeat (no side effects outside the database). A lost connection always surfaces.
+    /// Runs `body` in a transaction: commits when it returns, rolls back when it throws. On deadlock (a
+    /// Galera certification conflict included), lock-wait timeout, or a node lost or refusing before COMMIT,
+    /// the whole body runs again (on another node if need be), up to `maxAttempts` times in all, so `body`
+    /// must be safe to repeat (no side effects outside the database). A connection lost during COMMIT
+    /// throws `.commitOutcomeUnknown` and is never retried: the transaction may have been applied.
     public func transaction<T>(maxAttempts: Int = 3, _ body: () throws -> T) throws -> T {
         guard !inTransaction else { throw DatabaseError.usage("transactions do not nest") }
         var attempt = 1
@@ -77,6 +95,7 @@ public final class Connection {
             } catch let error as DatabaseError where error.isRetryableInTransaction && attempt < maxAttempts {
                 logger.info("transaction retried", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
                 attempt += 1
+                transactionRetries += 1
                 // A short, growing, jittered pause lets the winner of the conflict finish first.
                 usleep(UInt32.random(in: 1_000...5_000) * UInt32(attempt))
             }
@@ -96,8 +115,11 @@ public final class Connection {
             throw error
         }
         if transactionBroken { throw DatabaseError.connectionLost(message: "the connection broke inside the transaction") }
+        var sent = false
         do {
-            try withConnection(sentNothing: { false }) { try self.command("COMMIT", on: $0) }
+            try withConnection(sentNothing: { false }) { sent = true; try self.command("COMMIT", on: $0) }
+        } catch let DatabaseError.connectionLost(message) where sent {
+            throw DatabaseError.commitOutcomeUnknown(message: message)
         } catch {
             rollbackQuietly()
             throw error
@@ -117,13 +139,15 @@ public final class Connection {
     // MARK: - Readiness
 
     /// A cheap liveness check for readiness probes: true when the server answers a ping within `timeout`
-    /// seconds (connecting first, if needed, with at most that connect timeout). A server that does not
-    /// answer in time costs the connection: it is dropped and reopened on next use.
+    /// seconds (connecting first, if needed, with at most that connect timeout) and is still a usable node.
+    /// A server that does not answer in time, or a node that stopped being usable, costs the connection: it
+    /// is dropped and reopened (on another node, when there are several: tried at once).
     public func ping(timeout: Int = 2) -> Bool {
         guard !inTransaction else { return !transactionBroken }
         do {
             try withConnection(sentNothing: { true }, connectTimeout: timeout) { mysql in
                 try self.boundedPing(mysql, deadline: Date().addingTimeInterval(TimeInterval(timeout)))
+                try self.checkNode(mysql)
             }
             return true
         } catch {
@@ -167,6 +191,22 @@ public final class Connection {
     // MARK: - Running statements
 
     private func run(_ sql: String, _ binds: [DatabaseValue]) throws -> PreparedStatement.Outcome {
+        var attempt = 1
+        while true {
+            do {
+                return try runReprepared(sql, binds)
+            } catch DatabaseError.deadlock where !inTransaction && attempt < 3 {
+                // Outside a transaction the statement was rolled back whole (a Galera certification conflict
+                // after the server's own wsrep_retry_autocommit, or a deadlock): running it again is safe.
+                logger.info("statement retried", metadata: ["error": "deadlock", "attempt": "\(attempt)"])
+                attempt += 1
+                transactionRetries += 1
+                usleep(UInt32.random(in: 1_000...5_000) * UInt32(attempt))
+            }
+        }
+    }
+
+    private func runReprepared(_ sql: String, _ binds: [DatabaseValue]) throws -> PreparedStatement.Outcome {
         do {
             return try runOnce(sql, binds)
         } catch DatabaseError.server(code: Int(CR_NEW_STMT_METADATA), let message) {
@@ -222,34 +262,36 @@ public final class Connection {
 
     /// Gives `body` a live handle. Before anything is sent, a stale connection (closed by the server
     /// or a restart) is replaced transparently, except inside a transaction. When `body` fails with
-    /// a connection error the handle is dropped; when `sentNothing` and outside a transaction, `body`
-    /// runs once more on a new connection.
+    /// a connection error the handle is dropped; when `sentNothing` (or the node refused the statement
+    /// without running it) and outside a transaction, `body` runs again on a new connection, once per node.
     private func withConnection<T>(sentNothing: () -> Bool, connectTimeout: Int? = nil,
                                    _ body: (UnsafeMutablePointer<MYSQL>) throws -> T) throws -> T {
         if inTransaction && transactionBroken {
             throw DatabaseError.connectionLost(message: "the connection broke inside the transaction")
         }
         if let mysql, isStale(mysql) {
-            disconnect()
+            nodeFailed()
             if inTransaction {
                 transactionBroken = true
                 throw DatabaseError.connectionLost(message: "the server closed the connection inside the transaction")
             }
             logger.notice("database connection closed by the server, reconnecting")
         }
-        var retried = false
+        if !inTransaction && node != preferredNode && mysql != nil { failBack() }
+        var retries = 0
         while true {
             let handle = try connectedHandle(connectTimeout: connectTimeout)
             do {
                 return try body(handle)
             } catch let error as DatabaseError where error.breaksConnection {
-                disconnect()
+                nodeFailed()
                 if inTransaction {
                     transactionBroken = true
                     throw error
                 }
-                if sentNothing() && !retried {
-                    retried = true
+                let refused = if case .nodeUnavailable = error { true } else { false }
+                if (sentNothing() || refused) && retries < configuration.endpoints.count {
+                    retries += 1
                     continue
                 }
                 throw error
@@ -259,10 +301,122 @@ public final class Connection {
 
     private func connectedHandle(connectTimeout: Int?) throws -> UnsafeMutablePointer<MYSQL> {
         if let mysql { return mysql }
-        let mysql = try connect(connectTimeout: connectTimeout)
-        self.mysql = mysql
+        var firstError: Error?
+        for candidate in nodeOrder() {
+            do {
+                let mysql = try connectChecked(to: candidate, connectTimeout: connectTimeout)
+                self.mysql = mysql
+                node = candidate
+                connectCount += 1
+                if candidate != preferredNode { lastFailback = monotonicSeconds() }
+                return mysql
+            } catch {
+                if configuration.endpoints.count > 1 {
+                    logger.warning("database node unusable", metadata: ["node": "\(candidate)", "error": "\(error)"])
+                }
+                firstError = firstError ?? error
+                failedNode = candidate
+            }
+        }
+        throw firstError ?? DatabaseError.connectionLost(message: "no database node")
+    }
+
+    /// The node this connection uses when it is usable: the first of the list, or for `.spread` one chosen by
+    /// the process id (the workers of a pool are forked one after another, so their ids spread evenly).
+    private var preferredNode: Int {
+        let count = configuration.endpoints.count
+        return configuration.nodeChoice == .spread && count > 1 ? Int(getpid()) % count : 0
+    }
+
+    /// Every node once, from the preferred one on, with the one that failed last at the end.
+    private func nodeOrder() -> [Int] {
+        let count = configuration.endpoints.count
+        var order = (0..<count).map { (preferredNode + $0) % count }
+        if let failedNode, count > 1, let index = order.firstIndex(of: failedNode) {
+            order.append(order.remove(at: index))
+        }
+        return order
+    }
+
+    /// Drops the connection and remembers its node as the one that failed.
+    private func nodeFailed() {
+        if mysql != nil { failedNode = node }
+        disconnect()
+    }
+
+    /// On another node than the preferred one: every `failbackInterval` seconds, tries the preferred node
+    /// (with a connect timeout of a second at most) and moves there when it is usable again.
+    private func failBack() {
+        let now = monotonicSeconds()
+        guard now - lastFailback >= Double(configuration.failbackInterval) else { return }
+        lastFailback = now
+        guard let back = try? connectChecked(to: preferredNode, connectTimeout: 1) else { return }
+        logger.notice("database node usable again, moving back", metadata: ["node": "\(preferredNode)"])
+        disconnect()
+        mysql = back
+        node = preferredNode
+        failedNode = nil
         connectCount += 1
+    }
+
+    /// A connection to `node` that passed the node check and caught up with its cluster.
+    private func connectChecked(to node: Int, connectTimeout: Int?) throws -> UnsafeMutablePointer<MYSQL> {
+        let mysql = try connect(to: configuration.endpoints[node], connectTimeout: connectTimeout)
+        do {
+            if try checkNode(mysql) {
+                // Waits until this node applied every write the cluster committed before now (those this
+                // worker made on its previous node among them): reads after a move see them.
+                try command("SET SESSION wsrep_sync_wait = 1", on: mysql)
+                try command("SELECT 1", on: mysql)
+                try command("SET SESSION wsrep_sync_wait = DEFAULT", on: mysql)
+            }
+        } catch {
+            mysql_close(mysql)
+            throw error
+        }
         return mysql
+    }
+
+    /// The node's state in one round trip, at connect and in readiness checks.
+    private static let nodeStateQuery = """
+        SELECT VARIABLE_NAME, VARIABLE_VALUE FROM information_schema.GLOBAL_VARIABLES
+        WHERE VARIABLE_NAME IN ('WSREP_ON', 'WSREP_REJECT_QUERIES', 'READ_ONLY')
+        UNION ALL SELECT VARIABLE_NAME, VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS
+        WHERE VARIABLE_NAME IN ('WSREP_READY', 'WSREP_LOCAL_STATE')
+        """
+
+    /// Throws `.nodeUnavailable` unless the server can take this app's reads and writes: not read-only and,
+    /// when it is a Galera node (returns true then), ready, Synced (wsrep_local_state 4) and not rejecting
+    /// queries. A node that left the primary component, a donor, a joiner or a desynced node fails it.
+    @discardableResult
+    func checkNode(_ mysql: UnsafeMutablePointer<MYSQL>) throws -> Bool {
+        var state: [String: String] = [:]
+        for row in try textRows(Self.nodeStateQuery, on: mysql) where row.count == 2 {
+            state[row[0]?.uppercased() ?? ""] = row[1]?.uppercased() ?? ""
+        }
+        func refuse(_ why: String) -> DatabaseError { .nodeUnavailable(message: why) }
+        if state["READ_ONLY"] == "ON" { throw refuse("the server is read-only") }
+        guard state["WSREP_ON"] == "ON" else { return false }
+        guard state["WSREP_READY"] == "ON" else { throw refuse("wsrep_ready is OFF (not in the primary component)") }
+        guard state["WSREP_LOCAL_STATE"] == "4" else {
+            throw refuse("wsrep_local_state is \(state["WSREP_LOCAL_STATE"] ?? "unknown"), not 4 (Synced)")
+        }
+        guard state["WSREP_REJECT_QUERIES"] == "NONE" else { throw refuse("wsrep_reject_queries is set") }
+        return true
+    }
+
+    /// A text-protocol query's rows as strings (NULL as nil), for the node check.
+    private func textRows(_ sql: String, on mysql: UnsafeMutablePointer<MYSQL>) throws -> [[String?]] {
+        let rc = sql.withCString { mysql_real_query(mysql, $0, UInt(sql.utf8.count)) }
+        if rc != 0 { throw Self.error(of: mysql) }
+        guard let result = mysql_store_result(mysql) else { throw Self.error(of: mysql) }
+        defer { mysql_free_result(result) }
+        let columns = Int(mysql_num_fields(result))
+        var rows: [[String?]] = []
+        while let row = mysql_fetch_row(result) {
+            rows.append((0..<columns).map { row[$0].map { String(cString: $0) } })
+        }
+        return rows
     }
 
     /// True when the idle socket is readable or closed: the server hung up (restart, wait_timeout, KILL).
@@ -274,7 +428,7 @@ public final class Connection {
         return poll(&entry, 1, 0) > 0
     }
 
-    private func connect(connectTimeout: Int?) throws -> UnsafeMutablePointer<MYSQL> {
+    private func connect(to endpoint: DatabaseConfiguration.Endpoint, connectTimeout: Int?) throws -> UnsafeMutablePointer<MYSQL> {
         guard libraryReady, let mysql = mysql_init(nil) else {
             throw DatabaseError.configuration("could not initialise the MariaDB client library")
         }
@@ -302,7 +456,7 @@ public final class Connection {
         var host: String?
         var port: UInt32 = 0
         var socket: String?
-        switch config.endpoint {
+        switch endpoint {
         case let .tcp(h, p): host = h; port = UInt32(p)
         case let .socket(path): host = "localhost"; socket = path
         }
@@ -344,6 +498,12 @@ public final class Connection {
     static func error(of mysql: UnsafeMutablePointer<MYSQL>) -> DatabaseError {
         DatabaseError.from(code: mysql_errno(mysql), message: String(cString: mysql_error(mysql)))
     }
+}
+
+private func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }
 
 private func withOptionalCString<R>(_ string: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {

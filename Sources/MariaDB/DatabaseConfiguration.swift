@@ -4,6 +4,7 @@
 /// URL forms:
 ///   mariadb://user[:password]@host[:port]/database[?options]
 ///   mariadb://user@localhost/database?socket=/run/mysqld/mysqld.sock
+///   mariadb://user@db1:3306,db2:3306,db3:3306/database   (the nodes of a Galera cluster, see `Connection`)
 /// Options: socket, connect_timeout, read_timeout, write_timeout (whole seconds),
 ///          tls=off|on|verify (verify = check the server certificate and host name), tls_ca=/path/ca.pem.
 public struct DatabaseConfiguration: Sendable, Equatable, CustomStringConvertible {
@@ -24,7 +25,18 @@ public struct DatabaseConfiguration: Sendable, Equatable, CustomStringConvertibl
         }
     }
 
-    public var endpoint: Endpoint
+    /// Where to connect: one server, or the nodes of a cluster (tried as `nodeChoice` says).
+    public var endpoints: [Endpoint]
+    /// The first of `endpoints` (the only one for a single server).
+    public var endpoint: Endpoint {
+        get { endpoints[0] }
+        set { endpoints = [newValue] }
+    }
+    /// Which node a connection tries first when there are several.
+    public var nodeChoice: NodeChoice = .first
+    /// While connected to another node than its first choice, a connection tries its first choice again
+    /// this often (seconds), so a node that came back is used again.
+    public var failbackInterval: Int = 10
     public var user: String
     public var password: String?
     /// nil connects without selecting a database (administrative use, e.g. CREATE DATABASE).
@@ -38,9 +50,18 @@ public struct DatabaseConfiguration: Sendable, Equatable, CustomStringConvertibl
 
     public static let defaultPort = 3306
 
+    /// Where the connections of a pool go when there are several nodes.
+    public enum NodeChoice: String, Sendable, Equatable, CaseIterable {
+        /// Every worker on the first usable node of the list: one writer node, no certification conflicts
+        /// between this pool's own transactions (Galera's advice).
+        case first
+        /// Each worker starts at another node (by its process id), spreading the pool over the nodes.
+        case spread
+    }
+
     public init(endpoint: Endpoint, user: String, password: String? = nil, database: String?,
                 connectTimeout: Int = 5, readTimeout: Int = 30, writeTimeout: Int = 30, tls: TLS? = nil) {
-        self.endpoint = endpoint
+        self.endpoints = [endpoint]
         self.user = user
         self.password = password
         self.database = database
@@ -96,26 +117,10 @@ public struct DatabaseConfiguration: Sendable, Equatable, CustomStringConvertibl
             hostPort = hostAndPath
         }
 
-        var host = String(hostPort)
-        var port = Self.defaultPort
-        if host.hasPrefix("[") {  // [IPv6]:port
-            guard let close = host.firstIndex(of: "]") else { throw bad("unclosed '[' in host") }
-            let after = host[host.index(after: close)...]
-            if after.hasPrefix(":") {
-                guard let p = Int(after.dropFirst()), (1...65535).contains(p) else { throw bad("port must be 1-65535") }
-                port = p
-            } else if !after.isEmpty {
-                throw bad("unexpected text after host")
-            }
-            host = String(host[host.index(after: host.startIndex)..<close])
-        } else if let colon = host.lastIndex(of: ":") {
-            guard let p = Int(host[host.index(after: colon)...]), (1...65535).contains(p) else {
-                throw bad("port must be 1-65535")
-            }
-            port = p
-            host = String(host[..<colon])
+        var nodes: [(host: String, port: Int)] = []
+        for node in hostPort.split(separator: ",", omittingEmptySubsequences: false) {
+            nodes.append(try Self.hostAndPort(node, bad: bad))
         }
-
         var socket: String?
         var timeouts = (connect: 5, read: 30, write: 30)
         var tlsMode = "off"
@@ -146,10 +151,11 @@ public struct DatabaseConfiguration: Sendable, Equatable, CustomStringConvertibl
         let endpoint: Endpoint
         if let socket {
             guard socket.hasPrefix("/") else { throw bad("socket must be an absolute path") }
+            guard nodes.count == 1 else { throw bad("socket takes one host, not a list") }
             endpoint = .socket(path: socket)
         } else {
-            guard !host.isEmpty else { throw bad("missing host") }
-            endpoint = .tcp(host: host, port: port)
+            guard nodes.allSatisfy({ !$0.host.isEmpty }) else { throw bad("missing host") }
+            endpoint = .tcp(host: nodes[0].host, port: nodes[0].port)
         }
         var tls: TLS?
         switch tlsMode {
@@ -160,6 +166,31 @@ public struct DatabaseConfiguration: Sendable, Equatable, CustomStringConvertibl
         }
         self.init(endpoint: endpoint, user: user, password: password ?? urlPassword, database: databaseName,
                   connectTimeout: timeouts.connect, readTimeout: timeouts.read, writeTimeout: timeouts.write, tls: tls)
+        if socket == nil { endpoints = nodes.map { .tcp(host: $0.host, port: $0.port) } }
+    }
+
+    /// "host", "host:port" or "[v6]:port".
+    private static func hostAndPort(_ text: Substring, bad: (String) -> DatabaseError) throws -> (host: String, port: Int) {
+        var host = String(text)
+        var port = Self.defaultPort
+        if host.hasPrefix("[") {  // [IPv6]:port
+            guard let close = host.firstIndex(of: "]") else { throw bad("unclosed '[' in host") }
+            let after = host[host.index(after: close)...]
+            if after.hasPrefix(":") {
+                guard let p = Int(after.dropFirst()), (1...65535).contains(p) else { throw bad("port must be 1-65535") }
+                port = p
+            } else if !after.isEmpty {
+                throw bad("unexpected text after host")
+            }
+            host = String(host[host.index(after: host.startIndex)..<close])
+        } else if let colon = host.lastIndex(of: ":") {
+            guard let p = Int(host[host.index(after: colon)...]), (1...65535).contains(p) else {
+                throw bad("port must be 1-65535")
+            }
+            port = p
+            host = String(host[..<colon])
+        }
+        return (host, port)
     }
 
     /// The same connection with another database selected (tests create fresh databases this way).
@@ -174,8 +205,11 @@ public struct DatabaseConfiguration: Sendable, Equatable, CustomStringConvertibl
         var text = "mariadb://\(user)"
         if password != nil { text += ":***" }
         switch endpoint {
-        case let .tcp(host, port):
-            text += host.contains(":") ? "@[\(host)]:\(port)" : "@\(host):\(port)"
+        case .tcp:
+            text += "@" + endpoints.map { node in
+                guard case let .tcp(host, port) = node else { return "" }
+                return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            }.joined(separator: ",")
             text += "/\(database ?? "")"
         case let .socket(path):
             text += "@localhost/\(database ?? "")?socket=\(path)"

@@ -9,6 +9,13 @@ public enum DatabaseError: Error, Equatable, CustomStringConvertible {
     case foreignKeyViolation(message: String)
     /// The server is unreachable or the connection broke; the next call outside a transaction reconnects.
     case connectionLost(message: String)
+    /// The server is up but refuses to serve: a Galera node that is not synced with its cluster (not in the
+    /// primary component, a donor or joiner, or told to reject queries: error 1047), or a read-only server
+    /// asked to write. The statement did not run; the connection moves to another node.
+    case nodeUnavailable(message: String)
+    /// The connection broke while COMMIT was under way: the transaction may or may not have been applied.
+    /// Never retried blindly.
+    case commitOutcomeUnknown(message: String)
     /// The statement or the connection timed out (max_statement_time, connect timeout).
     case timeout(message: String)
     /// ER_LOCK_DEADLOCK (1213): the transaction was rolled back; `transaction` retries it.
@@ -29,6 +36,8 @@ public enum DatabaseError: Error, Equatable, CustomStringConvertible {
         case let .duplicateKey(key): return "duplicate entry for key '\(key)'"
         case let .foreignKeyViolation(message): return "foreign key violation: \(message)"
         case let .connectionLost(message): return "database connection lost: \(message)"
+        case let .nodeUnavailable(message): return "database node unavailable: \(message)"
+        case let .commitOutcomeUnknown(message): return "database commit outcome unknown: \(message)"
         case let .timeout(message): return "database timeout: \(message)"
         case .deadlock: return "deadlock found when trying to get lock"
         case .lockWaitTimeout: return "lock wait timeout exceeded"
@@ -39,15 +48,22 @@ public enum DatabaseError: Error, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Deadlocks and lock-wait timeouts: worth running the whole transaction again.
+    /// Worth running the whole transaction again: it was rolled back (a deadlock or a Galera certification
+    /// conflict, both 1213; a lock-wait timeout), or its node went away or refused before COMMIT.
     public var isRetryableInTransaction: Bool {
-        self == .deadlock || self == .lockWaitTimeout
+        switch self {
+        case .deadlock, .lockWaitTimeout, .connectionLost, .nodeUnavailable: return true
+        default: return false
+        }
     }
 
-    /// Connection-level failures after which the handle must be dropped and reopened.
+    /// Connection-level failures after which the handle must be dropped and reopened (on another node,
+    /// when there are several).
     var breaksConnection: Bool {
-        if case .connectionLost = self { return true }
-        return false
+        switch self {
+        case .connectionLost, .nodeUnavailable: return true
+        default: return false
+        }
     }
 
     /// Maps an error code and message from libmariadb or the server into a typed error.
@@ -60,6 +76,10 @@ public enum DatabaseError: Error, Equatable, CustomStringConvertible {
         case ER_LOCK_DEADLOCK: return .deadlock
         case ER_LOCK_WAIT_TIMEOUT: return .lockWaitTimeout
         case ER_STATEMENT_TIMEOUT: return .timeout(message: message)
+        // 1047 is what a Galera node answers while it cannot serve (wsrep_ready OFF, wsrep_reject_queries);
+        // 1290 and 1836 are a read-only server's refusals.
+        case ER_UNKNOWN_COM_ERROR, ER_OPTION_PREVENTS_STATEMENT, ER_READ_ONLY_MODE:
+            return .nodeUnavailable(message: message)
         case CR_SERVER_GONE_ERROR, CR_SERVER_LOST, CR_SERVER_LOST_EXTENDED, CR_CONNECTION_ERROR,
              CR_CONN_HOST_ERROR, CR_UNKNOWN_HOST, CR_IPSOCK_ERROR, CR_SOCKET_CREATE_ERROR,
              ER_CONNECTION_KILLED, ER_SERVER_SHUTDOWN, CR_COMMANDS_OUT_OF_SYNC:

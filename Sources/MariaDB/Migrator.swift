@@ -57,7 +57,8 @@ public enum MigrationError: Error, Equatable, CustomStringConvertible {
         case let .missingAppliedFile(file):
             return "migration \(file) was applied but its file is missing from the folder"
         case let .lockTimeout(seconds):
-            return "another migration run holds the lock 'perch_migrate' (waited \(seconds)s)"
+            return "another migration run holds the lock 'perch_migrate' (waited \(seconds)s; on a Galera cluster the holder is in "
+                + "schema_migrations_lock: if that run died, DELETE its row)"
         case let .statementFailed(file, index, line, firstLine, error):
             return "migration \(file) failed at statement \(index) (line \(line): \(firstLine)): \(error)"
         }
@@ -65,7 +66,10 @@ public enum MigrationError: Error, Equatable, CustomStringConvertible {
 }
 
 /// Applies numbered SQL files (`NNNN_name.sql`) from a folder in order and records each in
-/// `schema_migrations` with its SHA-256. Concurrent runs serialise on `GET_LOCK('perch_migrate')`.
+/// `schema_migrations` with its SHA-256. Concurrent runs serialise on `GET_LOCK('perch_migrate')`, or on a
+/// Galera cluster (where GET_LOCK holds on one node only) on a row of `schema_migrations_lock`, which the
+/// cluster certifies like any write: two hosts on two nodes cannot both hold it. DDL runs in total order
+/// (Galera's default, TOI), so every node has applied a file's statements before it is recorded.
 /// MariaDB commits DDL implicitly, so each file is recorded right after its statements ran; a file that
 /// fails half-way leaves its earlier statements applied and is not recorded (write migrations so a
 /// failed one can be fixed and re-run, e.g. CREATE TABLE IF NOT EXISTS when in doubt).
@@ -222,12 +226,48 @@ public final class Migrator {
         try connection.query("SELECT SHA2(?, 256) AS sum", [.bytes(contents)]).first?.get("sum", as: String.self) ?? ""
     }
 
+    /// Who holds the cluster lock: this host and process, and a random part (two runs in one process).
+    private lazy var holder: String = {
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count - 1)
+        return "\(String(cString: name)):\(getpid()):\(UInt32.random(in: 0...UInt32.max))"
+    }()
+    private var clusterLock = false
+
     private func acquireLock() throws {
-        let rows = try connection.query("SELECT GET_LOCK(?, ?) AS got", [.string(Self.lockName), .integer(lockTimeout)])
-        guard try rows.first?.get("got", as: Int?.self) == 1 else { throw MigrationError.lockTimeout(seconds: lockTimeout) }
+        let wsrep = try connection.query("SELECT VARIABLE_VALUE AS v FROM information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME = 'WSREP_ON'")
+        clusterLock = try wsrep.first?.get("v", as: String.self).uppercased() == "ON"
+        guard clusterLock else {
+            let rows = try connection.query("SELECT GET_LOCK(?, ?) AS got", [.string(Self.lockName), .integer(lockTimeout)])
+            guard try rows.first?.get("got", as: Int?.self) == 1 else { throw MigrationError.lockTimeout(seconds: lockTimeout) }
+            return
+        }
+        try connection.executeUnprepared("""
+            CREATE TABLE IF NOT EXISTS schema_migrations_lock (
+                id TINYINT UNSIGNED NOT NULL PRIMARY KEY,
+                holder VARCHAR(255) NOT NULL,
+                acquired_at DATETIME(6) NOT NULL
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """)
+        let deadline = Date().addingTimeInterval(TimeInterval(lockTimeout))
+        while true {
+            do {
+                try connection.execute("INSERT INTO schema_migrations_lock (id, holder, acquired_at) VALUES (1, ?, UTC_TIMESTAMP(6))",
+                                       [.string(holder)])
+                return
+            } catch DatabaseError.duplicateKey, DatabaseError.deadlock {
+                // Held, or another host's insert won the certification: wait for its release.
+            }
+            guard Date() < deadline else { throw MigrationError.lockTimeout(seconds: lockTimeout) }
+            usleep(200_000)
+        }
     }
 
     private func releaseLock() {
-        _ = try? connection.query("SELECT RELEASE_LOCK(?) AS released", [.string(Self.lockName)])
+        if clusterLock {
+            _ = try? connection.execute("DELETE FROM schema_migrations_lock WHERE id = 1 AND holder = ?", [.string(holder)])
+        } else {
+            _ = try? connection.query("SELECT RELEASE_LOCK(?) AS released", [.string(Self.lockName)])
+        }
     }
 }

@@ -30,6 +30,16 @@ import Testing
         #expect(c.endpoint == .socket(path: "/run/db.sock"))
     }
 
+    @Test func parsesAListOfNodes() throws {
+        let c = try DatabaseConfiguration(url: "mariadb://app@10.0.0.21:3306,10.0.0.22,[fd00::23]:3307/perch")
+        #expect(c.endpoints == [.tcp(host: "10.0.0.21", port: 3306), .tcp(host: "10.0.0.22", port: 3306), .tcp(host: "fd00::23", port: 3307)])
+        #expect(c.endpoint == .tcp(host: "10.0.0.21", port: 3306))
+        #expect(c.nodeChoice == .first)
+        #expect(c.description == "mariadb://app@10.0.0.21:3306,10.0.0.22:3306,[fd00::23]:3307/perch")
+        #expect(throws: DatabaseError.self) { try DatabaseConfiguration(url: "mariadb://app@a,,b/perch") }
+        #expect(throws: DatabaseError.self) { try DatabaseConfiguration(url: "mariadb://app@a,b/perch?socket=/run/db.sock") }
+    }
+
     @Test func defaultPortAndTLS() throws {
         let c = try DatabaseConfiguration(url: "mariadb://app@db/perch?tls=verify&tls_ca=/etc/ca.pem")
         #expect(c.endpoint == .tcp(host: "db", port: 3306))

@@ -43,23 +43,38 @@ import Testing
         #expect(db.ping())
     }
 
-    @Test func aConnectionLostInsideATransactionSurfaces() throws {
+    @Test func aConnectionLostInsideATransactionRunsItAgainWhole() throws {
+        let db = Connection(configuration: try Self.server.makeDatabase())
+        try db.execute("CREATE TABLE t (n INT) ENGINE=InnoDB")
+        var runs = 0
+        try db.transaction {
+            runs += 1
+            try db.execute("INSERT INTO t VALUES (?)", [1])
+            if runs == 1 { try Self.server.restart() }
+            try db.execute("INSERT INTO t VALUES (?)", [2])  // must not silently run on a new connection
+        }
+        // The first run broke before COMMIT and left nothing; the second ran whole on a new connection.
+        #expect(runs == 2)
+        #expect(db.transactionRetries == 1)
+        #expect(try db.query("SELECT n FROM t ORDER BY n").map { try $0.get("n", as: Int.self) } == [1, 2])
+    }
+
+    @Test func aConnectionLostInEveryAttemptSurfaces() throws {
         let db = Connection(configuration: try Self.server.makeDatabase())
         try db.execute("CREATE TABLE t (n INT) ENGINE=InnoDB")
         var runs = 0
         #expect {
-            try db.transaction {
+            try db.transaction(maxAttempts: 2) {
                 runs += 1
                 try db.execute("INSERT INTO t VALUES (?)", [1])
                 try Self.server.restart()
-                try db.execute("INSERT INTO t VALUES (?)", [2])  // must not silently run on a new connection
+                try db.execute("INSERT INTO t VALUES (?)", [2])
             }
         } throws: { error in
             if case .connectionLost = error as? DatabaseError { return true }
             return false
         }
-        #expect(runs == 1)
-        // Nothing of the broken transaction was kept, and the connection works again.
+        #expect(runs == 2)
         #expect(try db.query("SELECT COUNT(*) AS n FROM t")[0].get("n", as: Int.self) == 0)
     }
 

@@ -159,7 +159,7 @@ public final class PrivateMariaDB: @unchecked Sendable {
     /// Runs "$@" (mariadbd) and waits for it; a watcher kills it with SIGTERM once fd 3 (the lifeline
     /// pipe) reaches end of file. mariadbd itself gets no fd 3. When the test process is gone by then
     /// (crashed, killed), nobody else will remove the server's folder ($1), so the guardian does.
-    private static let guardianScript = """
+    static let guardianScript = """
         folder=$1; shift
         "$@" 3<&- &
         server=$!
@@ -269,7 +269,7 @@ extension DatabaseConfiguration {
 
 /// Starts `path` with stdout and stderr appended to `log`, stdin from /dev/null, `lifeline` (if any) as
 /// fd 3, and every other descriptor closed (a test's listening sockets must not live on in the server).
-private func spawn(_ path: String, _ arguments: [String], log: String, lifeline: Int32? = nil) throws -> pid_t {
+func spawn(_ path: String, _ arguments: [String], log: String, lifeline: Int32? = nil) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -298,7 +298,7 @@ private func spawn(_ path: String, _ arguments: [String], log: String, lifeline:
     return pid
 }
 
-private func runToCompletion(_ path: String, _ arguments: [String], log: String) throws -> Int32 {
+func runToCompletion(_ path: String, _ arguments: [String], log: String) throws -> Int32 {
     let pid = try spawn(path, arguments, log: log)
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
