@@ -285,22 +285,21 @@ final class Master {
             progress.lastWatchdog = now
         }
         guard stopDeadline == nil else { return }
-        let live = scoreboard.slots.filter { $0.pid != 0 }
+        let figures = PoolFigures(scoreboard)
         if !progress.ready {
-            guard live.contains(where: { $0.state == .idle || $0.state == .reading || $0.state == .busy }) else { return }
+            guard figures.live.contains(where: { $0.state == .idle || $0.state == .reading || $0.state == .busy }) else { return }
             progress.ready = true
-            SystemdNotify.send("READY=1\n" + statusLine(live))
+            SystemdNotify.send("READY=1\n" + statusLine(figures))
             progress.lastStatus = now
         } else if now - progress.lastStatus >= 10_000_000_000 {
-            SystemdNotify.send(statusLine(live))
+            SystemdNotify.send(statusLine(figures))
             progress.lastStatus = now
         }
     }
 
-    private func statusLine(_ live: [Scoreboard.Slot]) -> String {
-        let active = live.filter { $0.state == .reading || $0.state == .busy }.count
-        let accepted = scoreboard.slots.reduce(UInt64(0)) { $0 + $1.accepted }
-        return "STATUS=\(active) active, \(live.count - active) idle, \(live.count) workers; \(accepted) connections accepted"
+    private func statusLine(_ figures: PoolFigures) -> String {
+        let live = figures.live.count
+        return "STATUS=\(figures.active) active, \(live - figures.active) idle, \(live) workers; \(figures.accepted) connections accepted"
     }
 
     private func adoptRetiringWorkers() {

@@ -7,10 +7,8 @@ enum StatusPage {
     static func render(_ scoreboard: Scoreboard, config: PoolConfiguration, listenQueue: (waiting: Int, capacity: Int)? = nil) -> [UInt8] {
         let now = Int64(time(nil))
         let nowNanos = monotonicNanos()
-        let slots = scoreboard.slots
-        let live = slots.filter { $0.pid != 0 }
-        let active = live.filter { $0.state == .reading || $0.state == .busy }.count
-        let processes = live.map { slot in
+        let figures = PoolFigures(scoreboard)
+        let processes = figures.live.map { slot in
             let running = slot.requestStart != 0
             return Process(
                 pid: Int(slot.pid), state: slot.state.name, startTime: slot.startedUnix, requests: slot.requests,
@@ -21,14 +19,12 @@ enum StatusPage {
         let document = Document(
             pool: config.poolName, version: config.version, processManager: "static", startTime: scoreboard.startedUnix,
             startSince: now - scoreboard.startedUnix,
-            acceptedConn: slots.reduce(UInt64(0)) { $0 + $1.accepted },
-            idleProcesses: live.count - active, activeProcesses: active, totalProcesses: live.count,
-            maxActiveProcesses: slots.map(\.maxActive).max() ?? 0,
-            maxChildrenReached: slots.reduce(UInt64(0)) { $0 + $1.allBusy },
-            slowRequests: slots.reduce(UInt64(0)) { $0 + $1.slowRequests },
+            acceptedConn: figures.accepted,
+            idleProcesses: figures.live.count - figures.active, activeProcesses: figures.active, totalProcesses: figures.live.count,
+            maxActiveProcesses: figures.maxActive, maxChildrenReached: figures.maxChildrenReached, slowRequests: figures.slowRequests,
             listenQueue: listenQueue?.waiting, listenQueueLen: listenQueue?.capacity,
-            maxQueueMs: Double(slots.map(\.maxQueueMicros).max() ?? 0) / 1e3,
-            passwordHashesInProgress: SharedPermits.held(in: scoreboard),
+            maxQueueMs: Double(figures.maxQueueMicros) / 1e3,
+            passwordHashesInProgress: figures.passwordHashesInProgress,
             processes: processes)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -407,19 +407,27 @@ final class Worker {
     /// The pool status page, when this request is for it. Others than the allowed addresses get a 404.
     private func statusResponse(_ params: CGIParams, uri: String) -> FastCGIResponse? {
         guard let statusPath = config.statusPath else { return nil }
-        let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
-        guard path == statusPath else { return nil }
+        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.first.map(String.init) == statusPath else { return nil }
+        // PHP-FPM's switches: `?openmetrics` for Prometheus, `?json` (the default), `&full` for one series per worker.
+        let switches = Set((parts.count > 1 ? parts[1] : "").split(separator: "&").map { $0.split(separator: "=").first.map(String.init) ?? "" })
+        var contentType = "application/json; charset=utf-8"
         let json: [UInt8]
         let status: Int
         if config.statusAllowed.contains(params["REMOTE_ADDR"] ?? "") {
-            json = StatusPage.render(scoreboard, config: config, listenQueue: ListenQueue.read(listener))
+            if switches.contains("openmetrics") {
+                json = OpenMetrics.render(scoreboard, config: config, listenQueue: ListenQueue.read(listener), full: switches.contains("full"))
+                contentType = OpenMetrics.contentType
+            } else {
+                json = StatusPage.render(scoreboard, config: config, listenQueue: ListenQueue.read(listener))
+            }
             status = 200
         } else {
             json = Array(#"{"detail":"Not Found"}"#.utf8)
             status = 404
         }
         return FastCGIResponse(status: status, reason: status == 200 ? "OK" : "Not Found",
-                               headers: [("Content-Type", "application/json; charset=utf-8"),
+                               headers: [("Content-Type", contentType),
                                          ("Cache-Control", "no-store"),
                                          ("X-Content-Type-Options", "nosniff"),
                                          ("Content-Length", "\(json.count)")],

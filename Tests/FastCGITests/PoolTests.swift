@@ -368,6 +368,42 @@ struct PoolTests {
         #expect(query.readResponse()?.contains(#"{"status":"ok"}"#) == true)
     }
 
+    /// `?openmetrics` through nginx, parsed by prometheus_client's OpenMetrics parser (a strict one: it refuses
+    /// a missing `# EOF`, a counter without `_total`, a bad label): the figures move as requests are served.
+    @Test func openMetricsParseAndMoveWithRequests() throws {
+        let pool = try PerchPool(workers: 2, environment: ["PERCH_STATUS_PATH": "/status"])
+        let nginx = try PrivateNginx(socketPath: pool.socketPath)
+        func scrape() throws -> [String: Double] {
+            let response = try curl(nginx.baseURL + "/status?openmetrics&full")
+            #expect(response.status == 200)
+            #expect(response.headers["content-type"]?.hasPrefix("application/openmetrics-text; version=1.0.0") == true, "\(response.headers)")
+            let parsed = try run(["/usr/bin/env", "python3", "-c", Self.openMetricsSums], input: response.body, seconds: 60)
+            try #require(parsed.status == 0, "prometheus_client refused it: \(parsed.output)\n\(response.body)")
+            return try #require(try JSONSerialization.jsonObject(with: Data(parsed.output.utf8)) as? [String: Double], "\(parsed.output)")
+        }
+        let before = try scrape()
+        for _ in 0..<5 { _ = try curl(nginx.baseURL + "/api/v1/health") }
+        let after = try scrape()
+        #expect(after["perch_total_processes"] == 2 && after["perch_process_state"] == 2, "\(after)")
+        #expect((after["perch_accepted_connections_total"] ?? 0) >= (before["perch_accepted_connections_total"] ?? .infinity) + 5, "\(before) → \(after)")
+        #expect((after["perch_process_requests_total"] ?? 0) >= (before["perch_process_requests_total"] ?? .infinity) + 5, "\(before) → \(after)")
+        #expect((after["perch_process_resident_memory_bytes"] ?? 0) > 1_000_000, "two workers' RSS: \(after)")
+        #expect(after["perch_build_info"] == 1 && after["perch_listen_queue_length"] != nil, "\(after)")
+        let plain = try curl(nginx.baseURL + "/status?json")
+        #expect(plain.status == 200 && plain.body.hasPrefix("{"), "?json keeps the JSON page")
+    }
+
+    /// Sums each sample name's values over its series, as JSON, after a full OpenMetrics parse.
+    static let openMetricsSums = """
+        import json, sys
+        from prometheus_client.openmetrics.parser import text_string_to_metric_families
+        sums = {}
+        for family in text_string_to_metric_families(sys.stdin.read()):
+            for sample in family.samples:
+                sums[sample.name] = sums.get(sample.name, 0) + sample.value
+        print(json.dumps(sums))
+        """
+
     @Test func statusPageForAllowedAddressesOnly() throws {
         let pool = try PerchPool(workers: 2, environment: ["PERCH_STATUS_PATH": "/status"])
         let nginx = try PrivateNginx(socketPath: pool.socketPath)
