@@ -35,7 +35,8 @@ enum ListenQueue {
         request.withUnsafeMutableBytes { bytes in
             bytes.storeBytes(of: UInt32(40), toByteOffset: 0, as: UInt32.self)
             bytes.storeBytes(of: sockDiagByFamily, toByteOffset: 4, as: UInt16.self)
-            bytes.storeBytes(of: UInt16(1) /* NLM_F_REQUEST */, toByteOffset: 6, as: UInt16.self)
+            let netlinkRequest = UInt16(1)  // NLM_F_REQUEST
+            bytes.storeBytes(of: netlinkRequest, toByteOffset: 6, as: UInt16.self)
             bytes.storeBytes(of: UInt8(AF_UNIX), toByteOffset: 16, as: UInt8.self)
             bytes.storeBytes(of: UInt32(1) << listenState, toByteOffset: 20, as: UInt32.self)
             bytes.storeBytes(of: UInt32(truncatingIfNeeded: status.st_ino), toByteOffset: 24, as: UInt32.self)
