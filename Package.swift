@@ -7,40 +7,50 @@ let package = Package(
     name: "perch",
     platforms: [.macOS(.v13)],
     products: [
-        .executable(name: "perch", targets: ["perch"]),
+        .executable(name: "perch", targets: ["perch"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        .package(url: "https://github.com/apple/swift-http-types", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.3.0")
     ],
     targets: [
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
 
-        .target(name: "FastCGI", dependencies: [
-            "CFastCGI",
-            .product(name: "Logging", package: "swift-log"),
-        ]),
-        .target(name: "Web", dependencies: [
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
-        .target(name: "MariaDB", dependencies: [
-            "CMariaDB",
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "FastCGI",
+            dependencies: [
+                "CFastCGI",
+                .product(name: "Logging", package: "swift-log")
+            ]),
+        .target(
+            name: "Web",
+            dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log")
+            ]),
+        .target(
+            name: "MariaDB",
+            dependencies: [
+                "CMariaDB",
+                .product(name: "Logging", package: "swift-log")
+            ]),
         .target(name: "Sodium", dependencies: ["CSodium"]),
-        .target(name: "App", dependencies: [
-            "FastCGI", "Web", "MariaDB", "Sodium",
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
-        .executableTarget(name: "perch", dependencies: [
-            "App",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .target(
+            name: "App",
+            dependencies: [
+                "FastCGI", "Web", "MariaDB", "Sodium",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log")
+            ]),
+        .executableTarget(
+            name: "perch",
+            dependencies: [
+                "App",
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
+            ]),
 
         // Shared by the test targets: private MariaDB and nginx instances, a pool launcher, a live HTTP client.
         .target(name: "TestSupport", dependencies: ["App", "Web", "MariaDB", "Sodium"], path: "Tests/TestSupport"),
@@ -49,7 +59,7 @@ let package = Package(
         .testTarget(name: "MariaDBTests", dependencies: ["MariaDB", "TestSupport"]),
         .testTarget(name: "SodiumTests", dependencies: ["Sodium"]),
         .testTarget(name: "AppTests", dependencies: ["App", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["App", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["App", "TestSupport"])
     ],
     swiftLanguageModes: [.v5]
 )

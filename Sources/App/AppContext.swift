@@ -17,8 +17,9 @@ public final class AppServices {
     /// `permits`: the pool's shared permits for password hashes (nil: counted in this process only).
     public init(config: AppConfiguration, logger: Logger, clock: @escaping () -> Date = Date.init, permits: SharedPermits? = nil) {
         self.config = config
-        passwords = Passwords(hasher: config.auth.hasher, limit: config.auth.hashConcurrency, waitMillis: config.auth.hashWaitMillis,
-                              shared: permits.map { permits in (tryAcquire: permits.tryAcquire(limit:), release: permits.release) })
+        passwords = Passwords(
+            hasher: config.auth.hasher, limit: config.auth.hashConcurrency, waitMillis: config.auth.hashWaitMillis,
+            shared: permits.map { permits in (tryAcquire: permits.tryAcquire(limit:), release: permits.release) })
         self.connection = config.database.map { Connection(configuration: $0, logger: logger) }
         self.clock = clock
     }

@@ -40,7 +40,11 @@ public struct AppConfiguration {
             if let parsed = Mode(rawValue: mode) { config.mode = parsed } else { reader.problem("PERCH_ENV: \"\(mode)\" is not development or production") }
         }
         if let level = reader.string("PERCH_LOG_LEVEL") {
-            if let parsed = Logger.Level(rawValue: level) { config.logLevel = parsed } else { reader.problem("PERCH_LOG_LEVEL: \"\(level)\" is not one of trace, debug, info, notice, warning, error, critical") }
+            if let parsed = Logger.Level(rawValue: level) {
+                config.logLevel = parsed
+            } else {
+                reader.problem("PERCH_LOG_LEVEL: \"\(level)\" is not one of trace, debug, info, notice, warning, error, critical")
+            }
         }
 
         var pool = PoolConfiguration()
@@ -51,7 +55,11 @@ public struct AppConfiguration {
         pool.socketOwner = reader.string("PERCH_SOCKET_OWNER")
         pool.socketGroup = reader.string("PERCH_SOCKET_GROUP")
         if let mode = reader.string("PERCH_SOCKET_MODE") {
-            if let parsed = mode_t(mode, radix: 8), parsed <= 0o777 { pool.socketMode = parsed } else { reader.problem("PERCH_SOCKET_MODE: \"\(mode)\" is not an octal mode like 660") }
+            if let parsed = mode_t(mode, radix: 8), parsed <= 0o777 {
+                pool.socketMode = parsed
+            } else {
+                reader.problem("PERCH_SOCKET_MODE: \"\(mode)\" is not an octal mode like 660")
+            }
         }
         pool.allowedClients = reader.list("PERCH_ALLOWED_CLIENTS") + reader.list("FCGI_WEB_SERVER_ADDRS")
         pool.workers = reader.int("PERCH_WORKERS", default: pool.workers, in: 1...512)
@@ -73,7 +81,11 @@ public struct AppConfiguration {
         if let url = reader.string("PERCH_DATABASE_URL") ?? reader.string("DATABASE_URL") {
             do { config.database = try DatabaseConfiguration(url: url, password: password) } catch { reader.problem("PERCH_DATABASE_URL: \(error)") }
             let choice = reader.string("PERCH_DATABASE_NODE_CHOICE") ?? "first"
-            if let parsed = DatabaseConfiguration.NodeChoice(rawValue: choice) { config.database?.nodeChoice = parsed } else { reader.problem("PERCH_DATABASE_NODE_CHOICE: \"\(choice)\" is not first or spread") }
+            if let parsed = DatabaseConfiguration.NodeChoice(rawValue: choice) {
+                config.database?.nodeChoice = parsed
+            } else {
+                reader.problem("PERCH_DATABASE_NODE_CHOICE: \"\(choice)\" is not first or spread")
+            }
             config.database?.failbackInterval = reader.int("PERCH_DATABASE_FAILBACK", default: 10, in: 1...86_400)
         } else if config.mode == .production {
             reader.problem("PERCH_DATABASE_URL: required outside development (mariadb://user@host:3306/db)")

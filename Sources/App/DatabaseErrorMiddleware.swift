@@ -13,8 +13,9 @@ struct DatabaseErrorMiddleware: RouterMiddleware {
             case .commitOutcomeUnknown:
                 // Not retried for the client: the write may have been applied (see the README).
                 context.logger.error("database commit outcome unknown", metadata: ["error": "\(error)"])
-                throw HTTPError(.serviceUnavailable, detail: "The database connection was lost during the commit: the change may have been applied",
-                                headers: [.retryAfter: "1"])
+                throw HTTPError(
+                    .serviceUnavailable, detail: "The database connection was lost during the commit: the change may have been applied",
+                    headers: [.retryAfter: "1"])
             case .connectionLost, .nodeUnavailable, .timeout, .lockWaitTimeout, .deadlock:
                 context.logger.error("database unavailable", metadata: ["error": "\(error)"])
                 throw HTTPError(.serviceUnavailable, detail: "Service temporarily unavailable", headers: [.retryAfter: "1"])

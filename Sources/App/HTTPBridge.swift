@@ -40,8 +40,9 @@ final class HTTPBridge: FastCGIHandler {
             fields[.contentLength] = "\(bodyLimit + 1)"  // the pool stopped reading: make the 413 certain
         }
         let method = HTTPRequest.Method(params["REQUEST_METHOD"] ?? "GET") ?? .get
-        return Request(method: method, uri: uri(params), headerFields: fields, body: fastCGI.body,
-                       remoteAddress: params["REMOTE_ADDR"] ?? "")
+        return Request(
+            method: method, uri: uri(params), headerFields: fields, body: fastCGI.body,
+            remoteAddress: params["REMOTE_ADDR"] ?? "")
     }
 
     /// REQUEST_URI as nginx sends it; plain CGI servers may only give SCRIPT_NAME, PATH_INFO and QUERY_STRING.

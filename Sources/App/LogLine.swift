@@ -61,8 +61,10 @@ public struct LogLine: LogHandler {
 
     /// `explicit` plus the handler's metadata they do not name, plus our pid; sorted by key. Keys are matched
     /// by scanning (a line has a handful): hashing them cost more than writing the line.
-    private static func merged(_ explicit: [(key: String, value: String)], _ metadata: Logger.Metadata,
-                               addingPID: Bool = true) -> [(key: String, value: String)] {
+    private static func merged(
+        _ explicit: [(key: String, value: String)], _ metadata: Logger.Metadata,
+        addingPID: Bool = true
+    ) -> [(key: String, value: String)] {
         var fields = explicit
         fields.reserveCapacity(explicit.count + metadata.count + 1)
         let given = fields.count
@@ -149,8 +151,8 @@ public struct LogLine: LogHandler {
             for byte in utf8 {
                 switch byte {
                 case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                     UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "/"), UInt8(ascii: ":"),
-                     UInt8(ascii: "@"), UInt8(ascii: "["), UInt8(ascii: "]"):
+                    UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "/"), UInt8(ascii: ":"),
+                    UInt8(ascii: "@"), UInt8(ascii: "["), UInt8(ascii: "]"):
                     continue
                 case 0x80...: ascii = false
                 default: return false
@@ -170,12 +172,18 @@ public struct LogLine: LogHandler {
             gmtime_r(&seconds, &parts)
             var head: [UInt8] = []
             head.reserveCapacity(20)
-            Digits.append(Int64(parts.tm_year) + 1900, width: 4, to: &head); head.append(UInt8(ascii: "-"))
-            Digits.append(Int64(parts.tm_mon) + 1, width: 2, to: &head); head.append(UInt8(ascii: "-"))
-            Digits.append(Int64(parts.tm_mday), width: 2, to: &head); head.append(UInt8(ascii: "T"))
-            Digits.append(Int64(parts.tm_hour), width: 2, to: &head); head.append(UInt8(ascii: ":"))
-            Digits.append(Int64(parts.tm_min), width: 2, to: &head); head.append(UInt8(ascii: ":"))
-            Digits.append(Int64(parts.tm_sec), width: 2, to: &head); head.append(UInt8(ascii: "."))
+            Digits.append(Int64(parts.tm_year) + 1900, width: 4, to: &head)
+            head.append(UInt8(ascii: "-"))
+            Digits.append(Int64(parts.tm_mon) + 1, width: 2, to: &head)
+            head.append(UInt8(ascii: "-"))
+            Digits.append(Int64(parts.tm_mday), width: 2, to: &head)
+            head.append(UInt8(ascii: "T"))
+            Digits.append(Int64(parts.tm_hour), width: 2, to: &head)
+            head.append(UInt8(ascii: ":"))
+            Digits.append(Int64(parts.tm_min), width: 2, to: &head)
+            head.append(UInt8(ascii: ":"))
+            Digits.append(Int64(parts.tm_sec), width: 2, to: &head)
+            head.append(UInt8(ascii: "."))
             lastSecond = (time.tv_sec, head)
         }
         out += lastSecond.text

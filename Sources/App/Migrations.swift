@@ -10,7 +10,7 @@ public enum Migrations {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         let candidates = [
             URL(fileURLWithPath: FileManager.default.currentDirectoryPath + "/sql/migrations"),
-            binary.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("share/perch/migrations"),
+            binary.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("share/perch/migrations")
         ]
         guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
             throw AppConfigurationError(problems: ["PERCH_MIGRATIONS_DIR: not set, and none of \(candidates.map(\.path)) exists"])

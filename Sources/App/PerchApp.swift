@@ -10,10 +10,13 @@ public enum PerchApp {
         UserController().register(on: router)
         PostController().register(on: router)
         var web = services.config.web
-        web.openAPI = OpenAPIInfo(title: "perch", version: PerchVersion.current,
-                                  description: "A JSON API served as a pre-forked FastCGI pool behind nginx.")
-        return Application(router: router, configuration: web, logger: logger,
-                           middleware: [DatabaseErrorMiddleware()]) { _, requestID, requestLogger in
+        web.openAPI = OpenAPIInfo(
+            title: "perch", version: PerchVersion.current,
+            description: "A JSON API served as a pre-forked FastCGI pool behind nginx.")
+        return Application(
+            router: router, configuration: web, logger: logger,
+            middleware: [DatabaseErrorMiddleware()]
+        ) { _, requestID, requestLogger in
             AppContext(requestID: requestID, logger: requestLogger, services: services, now: services.clock())
         }
     }

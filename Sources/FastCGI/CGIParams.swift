@@ -15,8 +15,12 @@ public struct CGIParams: ExpressibleByDictionaryLiteral {
     /// libfcgi's `NAME=value` C strings up to the terminating nil, copied into one buffer with one memcpy
     /// each (an Array append per parameter cost more than the copying). Entries without '=' are skipped.
     init(environment: UnsafePointer<UnsafeMutablePointer<CChar>?>) {
-        var count = 0, total = 0
-        while let entry = environment[count] { total += strlen(entry); count += 1 }
+        var count = 0
+        var total = 0
+        while let entry = environment[count] {
+            total += strlen(entry)
+            count += 1
+        }
         var found: [(start: Int32, equals: Int32, end: Int32)] = []
         found.reserveCapacity(count)
         bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
@@ -68,8 +72,10 @@ public struct CGIParams: ExpressibleByDictionaryLiteral {
     /// Every parameter as Strings, in the order sent.
     public var all: [(name: String, value: String)] {
         entries.map { entry in
-            (String(decoding: bytes[Int(entry.start)..<Int(entry.equals)], as: UTF8.self),
-             String(decoding: bytes[Int(entry.equals + 1)..<Int(entry.end)], as: UTF8.self))
+            (
+                String(decoding: bytes[Int(entry.start)..<Int(entry.equals)], as: UTF8.self),
+                String(decoding: bytes[Int(entry.equals + 1)..<Int(entry.end)], as: UTF8.self)
+            )
         }
     }
 
@@ -82,8 +88,11 @@ public struct CGIParams: ExpressibleByDictionaryLiteral {
             for entry in entries where entry.equals - entry.start >= 5 {
                 let name = UnsafeBufferPointer(rebasing: all[Int(entry.start)..<Int(entry.equals)])
                 guard memcmp(name.baseAddress!, "HTTP_", 5) == 0 else { continue }
-                fields.append((Self.headerName(cgi: UnsafeBufferPointer(rebasing: name[(name.startIndex + 5)...])),
-                               String(decoding: UnsafeBufferPointer(rebasing: all[Int(entry.equals + 1)..<Int(entry.end)]), as: UTF8.self)))
+                fields.append(
+                    (
+                        Self.headerName(cgi: UnsafeBufferPointer(rebasing: name[(name.startIndex + 5)...])),
+                        String(decoding: UnsafeBufferPointer(rebasing: all[Int(entry.equals + 1)..<Int(entry.end)]), as: UTF8.self)
+                    ))
             }
         }
         return fields
@@ -96,10 +105,17 @@ public struct CGIParams: ExpressibleByDictionaryLiteral {
                 .map { $0.prefix(1) + $0.dropFirst().lowercased() }.joined(separator: "-")
         }
         return String(unsafeUninitializedCapacity: name.count) { out in
-            var count = 0, wordStart = true
+            var count = 0
+            var wordStart = true
             for byte in name {
-                if byte == UInt8(ascii: "_") { wordStart = true; continue }
-                if wordStart && count > 0 { out[count] = UInt8(ascii: "-"); count += 1 }
+                if byte == UInt8(ascii: "_") {
+                    wordStart = true
+                    continue
+                }
+                if wordStart && count > 0 {
+                    out[count] = UInt8(ascii: "-")
+                    count += 1
+                }
                 out[count] = wordStart || !(UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte : byte + 32
                 wordStart = false
                 count += 1

@@ -52,8 +52,9 @@ struct Handoff {
                 guard recvmsg(channel, &message, Int32(MSG_DONTWAIT) | Self.closeOnExec) > 0 else { return .some(nil) }
                 let header = control.baseAddress!.assumingMemoryBound(to: cmsghdr.self)
                 guard message.msg_controllen >= Self.controlLength, message.msg_flags & Int32(MSG_CTRUNC) == 0,
-                      header.pointee.cmsg_level == SOL_SOCKET, header.pointee.cmsg_type == Int32(SCM_RIGHTS),
-                      header.pointee.cmsg_len == Self.controlLength else { return nil }
+                    header.pointee.cmsg_level == SOL_SOCKET, header.pointee.cmsg_type == Int32(SCM_RIGHTS),
+                    header.pointee.cmsg_len == Self.controlLength
+                else { return nil }
                 return .some((control.baseAddress! + MemoryLayout<cmsghdr>.size).load(as: Int32.self))
             }
             // A message without a descriptor: only we write here, but never let one stall the queue.

@@ -22,7 +22,7 @@ enum ListenQueue {
     private static let netlinkSockDiag: Int32 = 4
     private static let showReceiveQueueLength: UInt32 = 0x10  // UDIAG_SHOW_RQLEN
     private static let receiveQueueLengthAttribute: UInt16 = 4  // UNIX_DIAG_RQLEN
-    private static let listenState: UInt32 = 10                // TCP_LISTEN, which unix sockets use too
+    private static let listenState: UInt32 = 10  // TCP_LISTEN, which unix sockets use too
 
     private static func unix(_ fd: Int32) -> (waiting: Int, capacity: Int)? {
         var status = stat()
@@ -60,8 +60,10 @@ enum ListenQueue {
                 let type = bytes.load(fromByteOffset: offset + 2, as: UInt16.self)
                 guard length >= 4 else { return nil }
                 if type == receiveQueueLengthAttribute, length >= 12, offset + 12 <= end {
-                    return (Int(bytes.load(fromByteOffset: offset + 4, as: UInt32.self)),
-                            Int(bytes.load(fromByteOffset: offset + 8, as: UInt32.self)))
+                    return (
+                        Int(bytes.load(fromByteOffset: offset + 4, as: UInt32.self)),
+                        Int(bytes.load(fromByteOffset: offset + 8, as: UInt32.self))
+                    )
                 }
                 offset += (length + 3) & ~3
             }

@@ -31,7 +31,9 @@ public struct Listener: Sendable {
         }
         if let pid = env["LISTEN_PID"], pid_t(pid) == getpid(), let count = env["LISTEN_FDS"].flatMap(Int.init), count >= 1 {
             // Keep LISTEN_* away from anything we spawn; the fd number is all we need.
-            unsetenv("LISTEN_PID"); unsetenv("LISTEN_FDS"); unsetenv("LISTEN_FDNAMES")
+            unsetenv("LISTEN_PID")
+            unsetenv("LISTEN_FDS")
+            unsetenv("LISTEN_FDNAMES")
             guard isListeningSocket(3) else { throw ConfigurationError("LISTEN_FDS is set but fd 3 is not a listening socket") }
             return Listener(fd: 3, origin: .systemd)
         }
@@ -99,7 +101,8 @@ public struct Listener: Sendable {
     }
 
     private static func applyOwnership(_ path: String, _ config: PoolConfiguration) throws {
-        var uid = uid_t.max, gid = gid_t.max  // -1: leave unchanged
+        var uid = uid_t.max
+        var gid = gid_t.max  // -1: leave unchanged
         if let owner = config.socketOwner {
             guard let entry = getpwnam(owner) else { throw ConfigurationError("socket owner \"\(owner)\" is not a user") }
             uid = entry.pointee.pw_uid

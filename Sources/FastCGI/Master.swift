@@ -17,18 +17,20 @@ final class Master {
     private let handoff: Handoff
     /// Idle kept connections workers handed over; see Handoff.
     private var parkedConnections: ParkedConnections
-    private var workers: [pid_t: Int] = [:]        // pid -> slot
+    private var workers: [pid_t: Int] = [:]  // pid -> slot
     /// Workers that left the pool (recycled, or of our previous self after a reload) and finish serving
     /// their kept connections, each with the time it must be gone by.
     private var retiring: [pid_t: Int64] = [:]
-    private var notBefore: [Int: Int64] = [:]      // slot -> earliest respawn (crash-loop brake)
-    private var spawnedAt: [Int: Int64] = [:]      // slot -> when its worker was forked
-    private var quickDeaths: [Int: Int] = [:]      // slot -> workers in a row that died within a second
+    private var notBefore: [Int: Int64] = [:]  // slot -> earliest respawn (crash-loop brake)
+    private var spawnedAt: [Int: Int64] = [:]  // slot -> when its worker was forked
+    private var quickDeaths: [Int: Int] = [:]  // slot -> workers in a row that died within a second
     private var timedOut: Set<pid_t> = []
     private var stopDeadline: Int64?
 
-    init(listener: Listener, config: PoolConfiguration, command: Command, logger: Logger,
-         makeHandler: @escaping (SharedPermits?) throws -> FastCGIHandler) throws {
+    init(
+        listener: Listener, config: PoolConfiguration, command: Command, logger: Logger,
+        makeHandler: @escaping (SharedPermits?) throws -> FastCGIHandler
+    ) throws {
         self.listener = listener
         self.config = config
         self.command = command
@@ -46,8 +48,12 @@ final class Master {
 
     func run() -> Int32 {
         Signals.install()
-        logger.info("pool started", metadata: ["workers": "\(scoreboard.slotCount)", "listen": "\(listener.origin)",
-                                               "version": "\(config.version ?? "unknown")"])
+        logger.info(
+            "pool started",
+            metadata: [
+                "workers": "\(scoreboard.slotCount)", "listen": "\(listener.origin)",
+                "version": "\(config.version ?? "unknown")"
+            ])
         for slot in 0..<scoreboard.slotCount { spawn(slot) }
         adoptRetiringWorkers()
         var lastHousekeeping: Int64 = 0
@@ -77,7 +83,8 @@ final class Master {
             if let deadline = stopDeadline {
                 if workers.isEmpty && retiring.isEmpty { return cleanExit() }
                 if monotonicNanos() > deadline {
-                    logger.warning("graceful stop timed out: killing the remaining workers", metadata: ["pids": "\(Array(workers.keys) + Array(retiring.keys))"])
+                    logger.warning(
+                        "graceful stop timed out: killing the remaining workers", metadata: ["pids": "\(Array(workers.keys) + Array(retiring.keys))"])
                     signalAll(SIGKILL)
                     reapUntilEmpty()
                     return cleanExit()
@@ -118,8 +125,9 @@ final class Master {
             // Nor may it keep the master's copies of parked connections: one would stay open after its
             // server closed it or died, and nginx would wait for an answer that never comes.
             parkedConnections.closeCopiesAfterFork()
-            let worker = Worker(listener: listener, config: config, scoreboard: scoreboard, slot: slot, handoff: handoff.workersEnd,
-                                handler: handler, logger: logger)
+            let worker = Worker(
+                listener: listener, config: config, scoreboard: scoreboard, slot: slot, handoff: handoff.workersEnd,
+                handler: handler, logger: logger)
             exit(worker.run())
         }
         scoreboard.slot(slot).assign(pid: pid)
@@ -192,10 +200,12 @@ final class Master {
             guard start != 0, now - start > limit else { continue }
             kill(pid, SIGKILL)
             timedOut.insert(pid)
-            logger.error("request timed out: worker killed", metadata: [
-                "pid": "\(pid)", "request_id": "\(slot.requestID)", "method": "\(slot.method)", "uri": "\(slot.uri)",
-                "seconds": "\(Double(now - start) / 1e9)",
-            ])
+            logger.error(
+                "request timed out: worker killed",
+                metadata: [
+                    "pid": "\(pid)", "request_id": "\(slot.requestID)", "method": "\(slot.method)", "uri": "\(slot.uri)",
+                    "seconds": "\(Double(now - start) / 1e9)"
+                ])
         }
     }
 

@@ -54,32 +54,39 @@ enum OpenMetrics {
         one("perch_max_active_processes", "gauge", "The most workers active at once since the pool started.", "\(figures.maxActive)")
         one("perch_max_children_reached", "counter", "Times every worker was busy when a connection came.", "\(figures.maxChildrenReached)")
         one("perch_slow_requests", "counter", "Requests that ran past PERCH_SLOW_REQUEST.", "\(figures.slowRequests)")
-        one("perch_max_queue_seconds", "gauge", "The longest a request waited for a worker (X-Request-Start) since the pool started.",
+        one(
+            "perch_max_queue_seconds", "gauge", "The longest a request waited for a worker (X-Request-Start) since the pool started.",
             seconds(figures.maxQueueMicros * 1_000))
         one("perch_password_hashes_in_progress", "gauge", "Workers holding a pool-wide password-hash permit.", "\(figures.passwordHashesInProgress)")
         if full {
             let nowNanos = monotonicNanos()
             let workers = figures.live.map { slot in (slot, "\(pool),pid=\"\(slot.pid)\"") }
-            family("perch_process_state", "gauge", "1 for each worker's current state.",
-                   workers.map { ("", "\($0.1),state=\"\($0.0.state.name)\"", "1") })
-            family("perch_process_requests", "counter", "Requests served by the worker process.",
-                   workers.map { ("_total", $0.1, "\($0.0.requests)") })
-            family("perch_process_resident_memory_bytes", "gauge", "The worker's resident memory.",
-                   workers.compactMap { worker in residentBytes(worker.0.pid).map { ("", worker.1, "\($0)") } })
-            family("perch_process_request_duration_seconds", "gauge", "The current request's time so far, or the last request's duration.",
-                   workers.map { worker in
-                       let running = worker.0.requestStart != 0
-                       return ("", worker.1, seconds(running ? nowNanos - worker.0.requestStart : worker.0.lastDurationNanos))
-                   })
-            family("perch_process_start_time_seconds", "gauge", "When the worker started (Unix time).",
-                   workers.map { ("", $0.1, "\($0.0.startedUnix)") })
+            family(
+                "perch_process_state", "gauge", "1 for each worker's current state.",
+                workers.map { ("", "\($0.1),state=\"\($0.0.state.name)\"", "1") })
+            family(
+                "perch_process_requests", "counter", "Requests served by the worker process.",
+                workers.map { ("_total", $0.1, "\($0.0.requests)") })
+            family(
+                "perch_process_resident_memory_bytes", "gauge", "The worker's resident memory.",
+                workers.compactMap { worker in residentBytes(worker.0.pid).map { ("", worker.1, "\($0)") } })
+            family(
+                "perch_process_request_duration_seconds", "gauge", "The current request's time so far, or the last request's duration.",
+                workers.map { worker in
+                    let running = worker.0.requestStart != 0
+                    return ("", worker.1, seconds(running ? nowNanos - worker.0.requestStart : worker.0.lastDurationNanos))
+                })
+            family(
+                "perch_process_start_time_seconds", "gauge", "When the worker started (Unix time).",
+                workers.map { ("", $0.1, "\($0.0.startedUnix)") })
         }
         text += "# EOF\n"
         return Array(text.utf8)
     }
 
     private static func seconds(_ nanos: Int64) -> String {
-        let whole = nanos / 1_000_000_000, fraction = nanos % 1_000_000_000
+        let whole = nanos / 1_000_000_000
+        let fraction = nanos % 1_000_000_000
         let digits = String(fraction)
         return "\(whole)." + String(repeating: "0", count: 9 - digits.count) + digits
     }

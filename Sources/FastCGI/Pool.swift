@@ -9,8 +9,10 @@ public enum Pool {
     /// `beforeFork` runs once in a pool's master, before the first fork: what it loads, workers share. Not after
     /// a reload's re-exec, where the old workers have stopped accepting and the new ones should start at once
     /// (with the database check there, CI's reload-under-writes test saw a 502 about one run in three).
-    public static func run(config: PoolConfiguration, logger: Logger, beforeFork: () -> Void = {},
-                           makeHandler: @escaping (SharedPermits?) throws -> FastCGIHandler) throws -> Int32 {
+    public static func run(
+        config: PoolConfiguration, logger: Logger, beforeFork: () -> Void = {},
+        makeHandler: @escaping (SharedPermits?) throws -> FastCGIHandler
+    ) throws -> Int32 {
         if Command.isCheckOnly {
             _ = try makeHandler(nil)
             return 0
@@ -19,7 +21,8 @@ public enum Pool {
         guard let listener = try Listener.resolve(config) else {
             let env = ProcessEnvironment()
             guard env["GATEWAY_INTERFACE"] != nil || env["REQUEST_METHOD"] != nil else {
-                throw ConfigurationError("nothing to serve on: no inherited socket (systemd, fd 0) and PERCH_LISTEN is not set; to run as CGI the web server sets GATEWAY_INTERFACE")
+                throw ConfigurationError(
+                    "nothing to serve on: no inherited socket (systemd, fd 0) and PERCH_LISTEN is not set; to run as CGI the web server sets GATEWAY_INTERFACE")
             }
             return CGI.serveOne(try makeHandler(nil), bodyLimit: config.bodyLimit)
         }
@@ -27,8 +30,9 @@ public enum Pool {
             // mod_fcgid and friends send one request at a time per process and manage processes themselves.
             let scoreboard = try Scoreboard(slots: 1)
             scoreboard.slot(0).assign(pid: getpid())
-            let worker = Worker(listener: listener, config: config, scoreboard: scoreboard, slot: 0,
-                                handler: try makeHandler(SharedPermits(scoreboard: scoreboard, slot: 0)), logger: logger)
+            let worker = Worker(
+                listener: listener, config: config, scoreboard: scoreboard, slot: 0,
+                handler: try makeHandler(SharedPermits(scoreboard: scoreboard, slot: 0)), logger: logger)
             _ = worker.run()
             return 0
         }

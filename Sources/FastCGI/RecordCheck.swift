@@ -9,7 +9,10 @@ import Glibc
 /// over `limit`, or a record that is not version 1 is refused here and costs only its connection. The same holds
 /// for the pairs of management records (request id 0) of any type, see `judge`.
 struct RecordCheck {
-    enum Verdict: Equatable { case ready, closed, malformed(String) }
+    enum Verdict: Equatable {
+        case ready, closed
+        case malformed(String)
+    }
 
     /// POLLRDHUP (Linux, _GNU_SOURCE, which Swift's Glibc lacks): the peer shut its writing side.
     static let pollReadHangUp: Int32 = 0x2000

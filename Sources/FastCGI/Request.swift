@@ -13,8 +13,10 @@ public struct FastCGIRequest {
     /// `X-Request-Start`; nil when it sent none.
     public var queueMicros: Int64?
 
-    public init(params: CGIParams, body: [UInt8] = [], bodyTooLarge: Bool = false, queueMicros: Int64? = nil,
-                reportRequestID: @escaping (String) -> Void = { _ in }) {
+    public init(
+        params: CGIParams, body: [UInt8] = [], bodyTooLarge: Bool = false, queueMicros: Int64? = nil,
+        reportRequestID: @escaping (String) -> Void = { _ in }
+    ) {
         self.params = params
         self.body = body
         self.bodyTooLarge = bodyTooLarge

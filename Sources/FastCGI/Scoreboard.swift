@@ -6,7 +6,8 @@ import Glibc
 /// exactly one writer; totals are sums over slots, so a respawned worker keeps its slot's history.
 public final class Scoreboard {
     public enum State: Int32, Sendable {
-        case empty = 0, starting, idle, reading, busy
+        case empty = 0
+        case starting, idle, reading, busy
         /// Left the pool (recycled or reloaded): finishes its request and hands its kept connection on.
         case retiring
         var name: String {

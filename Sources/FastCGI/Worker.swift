@@ -57,8 +57,10 @@ final class Worker {
     private var served = 0
     private var leaving: Bool { stopping || retiring }
 
-    init(listener: Listener, config: PoolConfiguration, scoreboard: Scoreboard, slot: Int, handoff: Int32? = nil,
-         handler: FastCGIHandler, logger: Logger) {
+    init(
+        listener: Listener, config: PoolConfiguration, scoreboard: Scoreboard, slot: Int, handoff: Int32? = nil,
+        handler: FastCGIHandler, logger: Logger
+    ) {
         self.listener = listener
         self.handoff = handoff
         self.config = config
@@ -292,7 +294,7 @@ final class Worker {
         }
         request.ipcFd = fd
         request.keepConnection = 1  // FCGX_Accept_r first "finishes" the previous request: it must not close fd
-        request.detached = 1        // close at once on error, without libfcgi's lingering close
+        request.detached = 1  // close at once on error, without libfcgi's lingering close
         guard FCGX_Accept_r(&request) == 0 else {
             logger.warning("malformed FastCGI input: connection closed")
             slot?.finish(slowThresholdNanos: .max, counted: false)
@@ -316,8 +318,10 @@ final class Worker {
             response = status
         } else {
             let slot = self.slot
-            response = handler.respond(to: FastCGIRequest(params: params, body: body, bodyTooLarge: tooLarge, queueMicros: queueMicros,
-                                                          reportRequestID: { slot?.noteRequestID($0) }))
+            response = handler.respond(
+                to: FastCGIRequest(
+                    params: params, body: body, bodyTooLarge: tooLarge, queueMicros: queueMicros,
+                    reportRequestID: { slot?.noteRequestID($0) }))
         }
         body = []
         write(response)
@@ -426,12 +430,15 @@ final class Worker {
             json = Array(#"{"detail":"Not Found"}"#.utf8)
             status = 404
         }
-        return FastCGIResponse(status: status, reason: status == 200 ? "OK" : "Not Found",
-                               headers: [("Content-Type", contentType),
-                                         ("Cache-Control", "no-store"),
-                                         ("X-Content-Type-Options", "nosniff"),
-                                         ("Content-Length", "\(json.count)")],
-                               body: json)
+        return FastCGIResponse(
+            status: status, reason: status == 200 ? "OK" : "Not Found",
+            headers: [
+                ("Content-Type", contentType),
+                ("Cache-Control", "no-store"),
+                ("X-Content-Type-Options", "nosniff"),
+                ("Content-Length", "\(json.count)")
+            ],
+            body: json)
     }
 }
 

@@ -68,8 +68,9 @@ public final class Connection {
     @discardableResult
     public func execute(_ sql: String, _ binds: [DatabaseValue] = []) throws -> ExecResult {
         let outcome = try run(sql, binds)
-        return ExecResult(affectedRows: Int(clamping: outcome.affectedRows),
-                          lastInsertID: Int64(clamping: outcome.lastInsertID))
+        return ExecResult(
+            affectedRows: Int(clamping: outcome.affectedRows),
+            lastInsertID: Int64(clamping: outcome.lastInsertID))
     }
 
     /// Closes the connection; the next call opens a new one.
@@ -106,7 +107,10 @@ public final class Connection {
         try withConnection(sentNothing: { true }) { try self.command("START TRANSACTION", on: $0) }
         inTransaction = true
         transactionBroken = false
-        defer { inTransaction = false; transactionBroken = false }
+        defer {
+            inTransaction = false
+            transactionBroken = false
+        }
         let value: T
         do {
             value = try body()
@@ -117,7 +121,10 @@ public final class Connection {
         if transactionBroken { throw DatabaseError.connectionLost(message: "the connection broke inside the transaction") }
         var sent = false
         do {
-            try withConnection(sentNothing: { false }) { sent = true; try self.command("COMMIT", on: $0) }
+            try withConnection(sentNothing: { false }) {
+                sent = true
+                try self.command("COMMIT", on: $0)
+            }
         } catch let DatabaseError.connectionLost(message) where sent {
             throw DatabaseError.commitOutcomeUnknown(message: message)
         } catch {
@@ -264,8 +271,10 @@ public final class Connection {
     /// or a restart) is replaced transparently, except inside a transaction. When `body` fails with
     /// a connection error the handle is dropped; when `sentNothing` (or the node refused the statement
     /// without running it) and outside a transaction, `body` runs again on a new connection, once per node.
-    private func withConnection<T>(sentNothing: () -> Bool, connectTimeout: Int? = nil,
-                                   _ body: (UnsafeMutablePointer<MYSQL>) throws -> T) throws -> T {
+    private func withConnection<T>(
+        sentNothing: () -> Bool, connectTimeout: Int? = nil,
+        _ body: (UnsafeMutablePointer<MYSQL>) throws -> T
+    ) throws -> T {
         if inTransaction && transactionBroken {
             throw DatabaseError.connectionLost(message: "the connection broke inside the transaction")
         }
@@ -457,15 +466,20 @@ public final class Connection {
         var port: UInt32 = 0
         var socket: String?
         switch endpoint {
-        case let .tcp(h, p): host = h; port = UInt32(p)
-        case let .socket(path): host = "localhost"; socket = path
+        case .tcp(let h, let p):
+            host = h
+            port = UInt32(p)
+        case .socket(let path):
+            host = "localhost"
+            socket = path
         }
         let connected = withOptionalCString(host) { host in
             withOptionalCString(config.password) { password in
                 withOptionalCString(config.database) { database in
                     withOptionalCString(socket) { socket in
-                        mysql_real_connect(mysql, host, config.user, password, database, port, socket,
-                                           UInt(CLIENT_FOUND_ROWS))
+                        mysql_real_connect(
+                            mysql, host, config.user, password, database, port, socket,
+                            UInt(CLIENT_FOUND_ROWS))
                     }
                 }
             }
@@ -479,7 +493,8 @@ public final class Connection {
     }
 
     /// UTC timestamps, strict SQL mode: every connection starts with this.
-    static let sessionSetup = "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
+    static let sessionSetup =
+        "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
         + "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_CREATE_USER'"
 
     private func disconnect() {

@@ -59,8 +59,10 @@ public struct DatabaseConfiguration: Sendable, Equatable, CustomStringConvertibl
         case spread
     }
 
-    public init(endpoint: Endpoint, user: String, password: String? = nil, database: String?,
-                connectTimeout: Int = 5, readTimeout: Int = 30, writeTimeout: Int = 30, tls: TLS? = nil) {
+    public init(
+        endpoint: Endpoint, user: String, password: String? = nil, database: String?,
+        connectTimeout: Int = 5, readTimeout: Int = 30, writeTimeout: Int = 30, tls: TLS? = nil
+    ) {
         self.endpoints = [endpoint]
         self.user = user
         self.password = password
@@ -164,8 +166,9 @@ public struct DatabaseConfiguration: Sendable, Equatable, CustomStringConvertibl
         default:
             if tlsCA != nil { throw bad("tls_ca needs tls=on or tls=verify") }
         }
-        self.init(endpoint: endpoint, user: user, password: password ?? urlPassword, database: databaseName,
-                  connectTimeout: timeouts.connect, readTimeout: timeouts.read, writeTimeout: timeouts.write, tls: tls)
+        self.init(
+            endpoint: endpoint, user: user, password: password ?? urlPassword, database: databaseName,
+            connectTimeout: timeouts.connect, readTimeout: timeouts.read, writeTimeout: timeouts.write, tls: tls)
         if socket == nil { endpoints = nodes.map { .tcp(host: $0.host, port: $0.port) } }
     }
 
@@ -206,12 +209,14 @@ public struct DatabaseConfiguration: Sendable, Equatable, CustomStringConvertibl
         if password != nil { text += ":***" }
         switch endpoint {
         case .tcp:
-            text += "@" + endpoints.map { node in
-                guard case let .tcp(host, port) = node else { return "" }
-                return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-            }.joined(separator: ",")
+            text +=
+                "@"
+                + endpoints.map { node in
+                    guard case .tcp(let host, let port) = node else { return "" }
+                    return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+                }.joined(separator: ",")
             text += "/\(database ?? "")"
-        case let .socket(path):
+        case .socket(let path):
             text += "@localhost/\(database ?? "")?socket=\(path)"
         }
         if let tls { text += (text.contains("?") ? "&" : "?") + (tls.verifyServerCertificate ? "tls=verify" : "tls=on") }
@@ -234,7 +239,11 @@ private func percentDecoded(_ text: Substring) -> String? {
     var bytes: [UInt8] = []
     var i = 0
     while i < utf8.count {
-        guard utf8[i] == UInt8(ascii: "%") else { bytes.append(utf8[i]); i += 1; continue }
+        guard utf8[i] == UInt8(ascii: "%") else {
+            bytes.append(utf8[i])
+            i += 1
+            continue
+        }
         guard i + 2 < utf8.count, let high = hexValue(utf8[i + 1]), let low = hexValue(utf8[i + 2]) else { return nil }
         bytes.append(high << 4 | low)
         i += 3

@@ -33,18 +33,18 @@ public enum DatabaseError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .duplicateKey(key): return "duplicate entry for key '\(key)'"
-        case let .foreignKeyViolation(message): return "foreign key violation: \(message)"
-        case let .connectionLost(message): return "database connection lost: \(message)"
-        case let .nodeUnavailable(message): return "database node unavailable: \(message)"
-        case let .commitOutcomeUnknown(message): return "database commit outcome unknown: \(message)"
-        case let .timeout(message): return "database timeout: \(message)"
+        case .duplicateKey(let key): return "duplicate entry for key '\(key)'"
+        case .foreignKeyViolation(let message): return "foreign key violation: \(message)"
+        case .connectionLost(let message): return "database connection lost: \(message)"
+        case .nodeUnavailable(let message): return "database node unavailable: \(message)"
+        case .commitOutcomeUnknown(let message): return "database commit outcome unknown: \(message)"
+        case .timeout(let message): return "database timeout: \(message)"
         case .deadlock: return "deadlock found when trying to get lock"
         case .lockWaitTimeout: return "lock wait timeout exceeded"
-        case let .server(code, message): return "database error \(code): \(message)"
-        case let .configuration(message): return "database configuration: \(message)"
-        case let .usage(message): return "database API misuse: \(message)"
-        case let .decoding(message): return "reading a row: \(message)"
+        case .server(let code, let message): return "database error \(code): \(message)"
+        case .configuration(let message): return "database configuration: \(message)"
+        case .usage(let message): return "database API misuse: \(message)"
+        case .decoding(let message): return "reading a row: \(message)"
         }
     }
 
@@ -81,8 +81,8 @@ public enum DatabaseError: Error, Equatable, CustomStringConvertible {
         case ER_UNKNOWN_COM_ERROR, ER_OPTION_PREVENTS_STATEMENT, ER_READ_ONLY_MODE:
             return .nodeUnavailable(message: message)
         case CR_SERVER_GONE_ERROR, CR_SERVER_LOST, CR_SERVER_LOST_EXTENDED, CR_CONNECTION_ERROR,
-             CR_CONN_HOST_ERROR, CR_UNKNOWN_HOST, CR_IPSOCK_ERROR, CR_SOCKET_CREATE_ERROR,
-             ER_CONNECTION_KILLED, ER_SERVER_SHUTDOWN, CR_COMMANDS_OUT_OF_SYNC:
+            CR_CONN_HOST_ERROR, CR_UNKNOWN_HOST, CR_IPSOCK_ERROR, CR_SOCKET_CREATE_ERROR,
+            ER_CONNECTION_KILLED, ER_SERVER_SHUTDOWN, CR_COMMANDS_OUT_OF_SYNC:
             return .connectionLost(message: message)
         default:
             return .server(code: Int(code), message: redactingEchoedValues(code: code, message))
@@ -102,7 +102,7 @@ public enum DatabaseError: Error, Equatable, CustomStringConvertible {
     /// Error codes whose messages quote the offending value (which may be user data or a secret).
     private static let valueEchoingCodes: Set<Int32> = [
         ER_TRUNCATED_WRONG_VALUE, ER_TRUNCATED_WRONG_VALUE_FOR_FIELD, ER_WRONG_VALUE_FOR_VAR,
-        ER_ILLEGAL_VALUE_FOR_TYPE, ER_WRONG_VALUE, ER_DATA_OUT_OF_RANGE, ER_INVALID_CHARACTER_STRING,
+        ER_ILLEGAL_VALUE_FOR_TYPE, ER_WRONG_VALUE, ER_DATA_OUT_OF_RANGE, ER_INVALID_CHARACTER_STRING
     ]
 
     /// Replaces every single-quoted part of the message by '…' for the codes above.

@@ -37,7 +37,8 @@ public enum DatabaseValue: Sendable, Equatable, Hashable {
 }
 
 extension DatabaseValue: ExpressibleByNilLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
-    ExpressibleByStringLiteral, ExpressibleByBooleanLiteral {
+    ExpressibleByStringLiteral, ExpressibleByBooleanLiteral
+{
     public init(nilLiteral: ()) { self = .null }
     public init(integerLiteral value: Int64) { self = .int(value) }
     public init(floatLiteral value: Double) { self = .double(value) }
@@ -56,8 +57,10 @@ extension Int64: DatabaseValueConvertible {
     /// Also accepts whole-number DECIMAL text, which SUM() of integers returns.
     public init?(databaseValue: DatabaseValue) {
         switch databaseValue {
-        case let .int(v): self = v
-        case let .string(s): guard let v = Int64(s) else { return nil }; self = v
+        case .int(let v): self = v
+        case .string(let s):
+            guard let v = Int64(s) else { return nil }
+            self = v
         default: return nil
         }
     }
@@ -75,8 +78,8 @@ extension UInt64: DatabaseValueConvertible {
     public var databaseValue: DatabaseValue { self <= UInt64(Int64.max) ? .int(Int64(self)) : .uint(self) }
     public init?(databaseValue: DatabaseValue) {
         switch databaseValue {
-        case let .int(v) where v >= 0: self = UInt64(v)
-        case let .uint(v): self = v
+        case .int(let v) where v >= 0: self = UInt64(v)
+        case .uint(let v): self = v
         default: return nil
         }
     }
@@ -85,7 +88,7 @@ extension UInt64: DatabaseValueConvertible {
 extension Bool: DatabaseValueConvertible {
     public var databaseValue: DatabaseValue { .int(self ? 1 : 0) }
     public init?(databaseValue: DatabaseValue) {
-        guard case let .int(v) = databaseValue else { return nil }
+        guard case .int(let v) = databaseValue else { return nil }
         self = v != 0
     }
 }
@@ -95,9 +98,11 @@ extension Double: DatabaseValueConvertible {
     /// Also accepts integers and DECIMAL text (e.g. AVG()).
     public init?(databaseValue: DatabaseValue) {
         switch databaseValue {
-        case let .double(v): self = v
-        case let .int(v): self = Double(v)
-        case let .string(s): guard let v = Double(s) else { return nil }; self = v
+        case .double(let v): self = v
+        case .int(let v): self = Double(v)
+        case .string(let s):
+            guard let v = Double(s) else { return nil }
+            self = v
         default: return nil
         }
     }
@@ -106,7 +111,7 @@ extension Double: DatabaseValueConvertible {
 extension String: DatabaseValueConvertible {
     public var databaseValue: DatabaseValue { .string(self) }
     public init?(databaseValue: DatabaseValue) {
-        guard case let .string(v) = databaseValue else { return nil }
+        guard case .string(let v) = databaseValue else { return nil }
         self = v
     }
 }
@@ -114,7 +119,7 @@ extension String: DatabaseValueConvertible {
 extension Data: DatabaseValueConvertible {
     public var databaseValue: DatabaseValue { .bytes(self) }
     public init?(databaseValue: DatabaseValue) {
-        guard case let .bytes(v) = databaseValue else { return nil }
+        guard case .bytes(let v) = databaseValue else { return nil }
         self = v
     }
 }
@@ -122,7 +127,7 @@ extension Data: DatabaseValueConvertible {
 extension Array: DatabaseValueConvertible where Element == UInt8 {
     public var databaseValue: DatabaseValue { .bytes(Data(self)) }
     public init?(databaseValue: DatabaseValue) {
-        guard case let .bytes(v) = databaseValue else { return nil }
+        guard case .bytes(let v) = databaseValue else { return nil }
         self = [UInt8](v)
     }
 }
@@ -130,7 +135,7 @@ extension Array: DatabaseValueConvertible where Element == UInt8 {
 extension Date: DatabaseValueConvertible {
     public var databaseValue: DatabaseValue { .date(self) }
     public init?(databaseValue: DatabaseValue) {
-        guard case let .date(v) = databaseValue else { return nil }
+        guard case .date(let v) = databaseValue else { return nil }
         self = v
     }
 }

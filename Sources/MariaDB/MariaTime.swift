@@ -8,7 +8,10 @@ enum MariaTime {
         let t = date.timeIntervalSince1970
         var seconds = t.rounded(.down)
         var micros = ((t - seconds) * 1_000_000).rounded()
-        if micros >= 1_000_000 { seconds += 1; micros -= 1_000_000 }
+        if micros >= 1_000_000 {
+            seconds += 1
+            micros -= 1_000_000
+        }
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)

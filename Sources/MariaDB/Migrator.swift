@@ -28,9 +28,9 @@ public struct MigrationStatus: Sendable, Equatable, CustomStringConvertible {
         }
         switch state {
         case .pending: return "pending  \(name)"
-        case let .applied(at): return "applied  \(name)  \(utc(at))"
-        case let .changed(at): return "CHANGED  \(name)  applied \(utc(at)), file modified since"
-        case let .missing(at): return "MISSING  \(name)  applied \(utc(at)), file gone"
+        case .applied(let at): return "applied  \(name)  \(utc(at))"
+        case .changed(let at): return "CHANGED  \(name)  applied \(utc(at)), file modified since"
+        case .missing(let at): return "MISSING  \(name)  applied \(utc(at)), file gone"
         }
     }
 }
@@ -46,20 +46,20 @@ public enum MigrationError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .badFileName(name):
+        case .badFileName(let name):
             return "migration folder: '\(name)' is not named NNNN_name.sql (4 digits, then lowercase letters, digits, _)"
-        case let .duplicateVersion(version, files):
+        case .duplicateVersion(let version, let files):
             return "migration folder: version \(version) is used by more than one file: \(files.joined(separator: ", "))"
-        case let .unreadable(file, reason):
+        case .unreadable(let file, let reason):
             return "migration \(file): cannot read it as UTF-8 text: \(reason)"
-        case let .changedAfterApply(file):
+        case .changedAfterApply(let file):
             return "migration \(file) was changed after it was applied (checksum differs); restore it and add a new migration instead"
-        case let .missingAppliedFile(file):
+        case .missingAppliedFile(let file):
             return "migration \(file) was applied but its file is missing from the folder"
-        case let .lockTimeout(seconds):
+        case .lockTimeout(let seconds):
             return "another migration run holds the lock 'perch_migrate' (waited \(seconds)s; on a Galera cluster the holder is in "
                 + "schema_migrations_lock: if that run died, DELETE its row)"
-        case let .statementFailed(file, index, line, firstLine, error):
+        case .statementFailed(let file, let index, let line, let firstLine, let error):
             return "migration \(file) failed at statement \(index) (line \(line): \(firstLine)): \(error)"
         }
     }
@@ -109,8 +109,10 @@ public final class Migrator {
             if let record = appliedByVersion[file.version] {
                 let sum = try checksum(file.contents)
                 let same = record.name == file.name && sum == record.checksum
-                result.append(MigrationStatus(version: file.version, name: file.name,
-                                              state: same ? .applied(at: record.appliedAt) : .changed(appliedAt: record.appliedAt)))
+                result.append(
+                    MigrationStatus(
+                        version: file.version, name: file.name,
+                        state: same ? .applied(at: record.appliedAt) : .changed(appliedAt: record.appliedAt)))
             } else {
                 result.append(MigrationStatus(version: file.version, name: file.name, state: .pending))
             }
@@ -129,7 +131,8 @@ public final class Migrator {
         let files = try readFolder()  // bad names fail before touching the database
         try acquireLock()
         defer { releaseLock() }
-        try connection.executeUnprepared("""
+        try connection.executeUnprepared(
+            """
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version INT UNSIGNED NOT NULL PRIMARY KEY,
                 name VARCHAR(255) NOT NULL,
@@ -163,8 +166,9 @@ public final class Migrator {
             do {
                 try connection.executeUnprepared(statement.text)
             } catch let error as DatabaseError {
-                throw MigrationError.statementFailed(file: file.name, index: index + 1, line: statement.line,
-                                                     firstLine: statement.firstLine, error: error)
+                throw MigrationError.statementFailed(
+                    file: file.name, index: index + 1, line: statement.line,
+                    firstLine: statement.firstLine, error: error)
             }
         }
         try connection.execute(
@@ -203,8 +207,8 @@ public final class Migrator {
         let digits = stem.prefix(4)
         let rest = stem.dropFirst(4)
         guard digits.count == 4, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
-              rest.first == "_", rest.count > 1,
-              rest.dropFirst().allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") })
+            rest.first == "_", rest.count > 1,
+            rest.dropFirst().allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") })
         else { return nil }
         return Int(digits)
     }
@@ -216,8 +220,9 @@ public final class Migrator {
             "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'schema_migrations'")
         guard try exists.first?.get("n", as: Int.self) == 1 else { return [] }
         return try connection.query("SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version").map {
-            Applied(version: try $0.get("version"), name: try $0.get("name"),
-                    checksum: try $0.get("checksum"), appliedAt: try $0.get("applied_at"))
+            Applied(
+                version: try $0.get("version"), name: try $0.get("name"),
+                checksum: try $0.get("checksum"), appliedAt: try $0.get("applied_at"))
         }
     }
 
@@ -242,7 +247,8 @@ public final class Migrator {
             guard try rows.first?.get("got", as: Int?.self) == 1 else { throw MigrationError.lockTimeout(seconds: lockTimeout) }
             return
         }
-        try connection.executeUnprepared("""
+        try connection.executeUnprepared(
+            """
             CREATE TABLE IF NOT EXISTS schema_migrations_lock (
                 id TINYINT UNSIGNED NOT NULL PRIMARY KEY,
                 holder VARCHAR(255) NOT NULL,
@@ -252,8 +258,9 @@ public final class Migrator {
         let deadline = Date().addingTimeInterval(TimeInterval(lockTimeout))
         while true {
             do {
-                try connection.execute("INSERT INTO schema_migrations_lock (id, holder, acquired_at) VALUES (1, ?, UTC_TIMESTAMP(6))",
-                                       [.string(holder)])
+                try connection.execute(
+                    "INSERT INTO schema_migrations_lock (id, holder, acquired_at) VALUES (1, ?, UTC_TIMESTAMP(6))",
+                    [.string(holder)])
                 return
             } catch DatabaseError.duplicateKey, DatabaseError.deadlock {
                 // Held, or another host's insert won the certification: wait for its release.

@@ -68,27 +68,27 @@ final class PreparedStatement {
         switch value {
         case .null:
             b.buffer_type = MYSQL_TYPE_NULL
-        case let .int(v):
+        case .int(let v):
             b.buffer_type = MYSQL_TYPE_LONGLONG
             b.buffer = arena.copy(v)
-        case let .uint(v):
+        case .uint(let v):
             b.buffer_type = MYSQL_TYPE_LONGLONG
             b.buffer = arena.copy(v)
             b.is_unsigned = 1
-        case let .double(v):
+        case .double(let v):
             b.buffer_type = MYSQL_TYPE_DOUBLE
             b.buffer = arena.copy(v)
-        case let .string(s):
+        case .string(let s):
             b.buffer_type = MYSQL_TYPE_STRING
             let (pointer, count) = arena.copy(bytes: Array(s.utf8))
             b.buffer = pointer
             b.buffer_length = UInt(count)
-        case let .bytes(d):
+        case .bytes(let d):
             b.buffer_type = MYSQL_TYPE_BLOB
             let (pointer, count) = arena.copy(bytes: [UInt8](d))
             b.buffer = pointer
             b.buffer_length = UInt(count)
-        case let .date(d):
+        case .date(let d):
             b.buffer_type = MYSQL_TYPE_DATETIME
             b.buffer = arena.copy(MariaTime.make(from: d))
         }
@@ -154,7 +154,10 @@ final class PreparedStatement {
             var values: [DatabaseValue] = []
             values.reserveCapacity(count)
             for i in 0..<count {
-                if nulls[i] != 0 { values.append(.null); continue }
+                if nulls[i] != 0 {
+                    values.append(.null)
+                    continue
+                }
                 let buffer = out[i].buffer!
                 switch kinds[i] {
                 case .integer:
@@ -191,7 +194,7 @@ final class PreparedStatement {
         case MYSQL_TYPE_BIT, MYSQL_TYPE_GEOMETRY:
             return .bytes
         case MYSQL_TYPE_STRING, MYSQL_TYPE_VAR_STRING, MYSQL_TYPE_VARCHAR, MYSQL_TYPE_TINY_BLOB,
-             MYSQL_TYPE_BLOB, MYSQL_TYPE_MEDIUM_BLOB, MYSQL_TYPE_LONG_BLOB:
+            MYSQL_TYPE_BLOB, MYSQL_TYPE_MEDIUM_BLOB, MYSQL_TYPE_LONG_BLOB:
             return field.charsetnr == 63 ? .bytes : .string  // 63 = the "binary" character set
         default:
             return .string  // DECIMAL, TIME, ENUM, SET, JSON, NULL: their text form

@@ -20,7 +20,7 @@ public enum SQLSplitter {
     public static func split(_ sql: String) -> [Statement] {
         let chars = Array(sql)
         var statements: [Statement] = []
-        var start: Int?            // index of the current statement's first significant character
+        var start: Int?  // index of the current statement's first significant character
         var startLine = 1
         var line = 1
         var i = 0
@@ -33,7 +33,10 @@ public enum SQLSplitter {
             start = nil
         }
         func markStart() {
-            if start == nil { start = i; startLine = line }
+            if start == nil {
+                start = i
+                startLine = line
+            }
         }
 
         while i < chars.count {
@@ -56,9 +59,15 @@ public enum SQLSplitter {
                 i += 1
                 while i < chars.count {
                     if chars[i] == "\n" { line += 1 }
-                    if chars[i] == "\\" && c != "`" { i += 2; continue }
+                    if chars[i] == "\\" && c != "`" {
+                        i += 2
+                        continue
+                    }
                     if chars[i] == c {
-                        if i + 1 < chars.count && chars[i + 1] == c { i += 2; continue }  // doubled quote
+                        if i + 1 < chars.count && chars[i + 1] == c {
+                            i += 2
+                            continue
+                        }  // doubled quote
                         break
                     }
                     i += 1

@@ -19,11 +19,13 @@ public struct PasswordHasher: Sendable {
     private let dummyHash: String
 
     /// Throws `PasswordHasherError.invalidLimits` for limits libsodium refuses.
-    public init(opsLimit: Int = PasswordHasher.interactiveOpsLimit,
-                memLimit: Int = PasswordHasher.interactiveMemLimit) throws {
+    public init(
+        opsLimit: Int = PasswordHasher.interactiveOpsLimit,
+        memLimit: Int = PasswordHasher.interactiveMemLimit
+    ) throws {
         SodiumRuntime.ensureInitialized()
         guard opsLimit >= Self.minimumOpsLimit, opsLimit <= Int(crypto_pwhash_opslimit_max()),
-              memLimit >= Self.minimumMemLimit, memLimit <= Int(crypto_pwhash_memlimit_max())
+            memLimit >= Self.minimumMemLimit, memLimit <= Int(crypto_pwhash_memlimit_max())
         else { throw PasswordHasherError.invalidLimits }
         self.opsLimit = opsLimit
         self.memLimit = memLimit

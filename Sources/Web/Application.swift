@@ -17,9 +17,11 @@ public final class Application<Context: RequestContext> {
     private let makeContext: (Request, String, Logger) -> Context
     private var responder: Responder<Context>!
 
-    public init(router: Router<Context>, configuration: WebConfiguration = WebConfiguration(), logger: Logger,
-                middleware: [any RouterMiddleware<Context>] = [],
-                makeContext: @escaping (_ request: Request, _ requestID: String, _ logger: Logger) -> Context) {
+    public init(
+        router: Router<Context>, configuration: WebConfiguration = WebConfiguration(), logger: Logger,
+        middleware: [any RouterMiddleware<Context>] = [],
+        makeContext: @escaping (_ request: Request, _ requestID: String, _ logger: Logger) -> Context
+    ) {
         self.router = router
         self.configuration = configuration
         self.logger = logger
@@ -34,7 +36,7 @@ public final class Application<Context: RequestContext> {
             CORSMiddleware(configuration.cors),
             ErrorMiddleware(),
             QueueLimitMiddleware(maxMillis: configuration.maxQueueMillis),
-            BodyLimitMiddleware(limit: configuration.maxBodySize),
+            BodyLimitMiddleware(limit: configuration.maxBodySize)
         ]
         responder = chain(fixed + middleware) { [router] in try router.respond($0, context: $1) }
     }

@@ -16,10 +16,11 @@ public struct ETag: Equatable, Sendable, CustomStringConvertible {
     public static func strong(hashing bytes: [UInt8]) -> ETag {
         func fnv(_ seed: UInt64) -> UInt64 {
             var h = seed
-            for b in bytes { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+            for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
             return h
         }
-        let a = fnv(0xcbf29ce484222325), b = fnv(0x84222325cbf29ce4)
+        let a = fnv(0xcbf2_9ce4_8422_2325)
+        let b = fnv(0x8422_2325_cbf2_9ce4)
         return ETag(String(a, radix: 16).leftPadded(16) + String(b, radix: 16).leftPadded(16))
     }
 
@@ -29,7 +30,10 @@ public struct ETag: Equatable, Sendable, CustomStringConvertible {
     public static func parse<S: StringProtocol>(_ text: S) -> ETag? {
         var s = Substring(text.trimmingSpaces())
         var weak = false
-        if s.hasPrefix("W/") { weak = true; s = s.dropFirst(2) }
+        if s.hasPrefix("W/") {
+            weak = true
+            s = s.dropFirst(2)
+        }
         guard s.count >= 2, s.first == "\"", s.last == "\"" else { return nil }
         let inner = s.dropFirst().dropLast()
         guard !inner.contains("\"") else { return nil }

@@ -8,9 +8,14 @@ public struct WebConfiguration: Sendable {
     /// A request that waited longer than this for a worker gets a fast 503 (QueueLimitMiddleware); 0: never.
     public var maxQueueMillis: Int
 
-    public init(maxBodySize: Int = 1 << 20, cors: CORSConfiguration = CORSConfiguration(), docs: DocsConfiguration = DocsConfiguration(),
-                openAPI: OpenAPIInfo = OpenAPIInfo(), maxQueueMillis: Int = 0) {
-        self.maxBodySize = maxBodySize; self.cors = cors; self.docs = docs; self.openAPI = openAPI
+    public init(
+        maxBodySize: Int = 1 << 20, cors: CORSConfiguration = CORSConfiguration(), docs: DocsConfiguration = DocsConfiguration(),
+        openAPI: OpenAPIInfo = OpenAPIInfo(), maxQueueMillis: Int = 0
+    ) {
+        self.maxBodySize = maxBodySize
+        self.cors = cors
+        self.docs = docs
+        self.openAPI = openAPI
         self.maxQueueMillis = maxQueueMillis
     }
 }
@@ -23,11 +28,16 @@ public struct CORSConfiguration: Sendable {
     public var exposedHeaders: [String]
     public var maxAge: Int
 
-    public init(allowedOrigins: [String] = [], allowedMethods: [String] = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-                allowedHeaders: [String] = ["Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-ID"],
-                exposedHeaders: [String] = ["ETag", "Location", "Retry-After", "X-Request-ID"], maxAge: Int = 600) {
-        self.allowedOrigins = allowedOrigins; self.allowedMethods = allowedMethods; self.allowedHeaders = allowedHeaders
-        self.exposedHeaders = exposedHeaders; self.maxAge = maxAge
+    public init(
+        allowedOrigins: [String] = [], allowedMethods: [String] = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allowedHeaders: [String] = ["Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-ID"],
+        exposedHeaders: [String] = ["ETag", "Location", "Retry-After", "X-Request-ID"], maxAge: Int = 600
+    ) {
+        self.allowedOrigins = allowedOrigins
+        self.allowedMethods = allowedMethods
+        self.allowedHeaders = allowedHeaders
+        self.exposedHeaders = exposedHeaders
+        self.maxAge = maxAge
     }
 
     func allows(_ origin: String) -> Bool { allowedOrigins.contains(origin) || allowedOrigins.contains("*") }
@@ -58,25 +68,36 @@ public struct DocsConfiguration: Sendable {
     public var swaggerCSSIntegrity: String?
     public var redocJSIntegrity: String?
 
-    public init(enabled: Bool = true, openAPIPath: String = "/openapi.json", swaggerPath: String = "/docs", redocPath: String = "/redoc",
-                swaggerJSURL: String = swaggerBase + "/swagger-ui-bundle.js",
-                swaggerCSSURL: String = swaggerBase + "/swagger-ui.css",
-                redocJSURL: String = "https://cdn.jsdelivr.net/npm/redoc@\(redocVersion)/bundles/redoc.standalone.js",
-                faviconURL: String = "https://fastapi.tiangolo.com/img/favicon.png",
-                swaggerJSIntegrity: String? = "sha384-ZPehFMQommnnuaZ4rpxgkgTT2DKFVp4hZC/7pLit+9Lek9T1YGSo23eHFbvNkXkw",
-                swaggerCSSIntegrity: String? = "sha384-Ov4/wv3j2bmct8cDc5X4ngJZohVPzEmc6uDPH8WeljUxO5vtoykvMEfbu9Vh6RaW",
-                redocJSIntegrity: String? = "sha384-w447zOpYfw/1Tv/5AK9NfHTlQIqE3RVR6KY62jCyy9zNDgO64cMwGGP1Fj0zJVf5") {
-        self.enabled = enabled; self.openAPIPath = openAPIPath; self.swaggerPath = swaggerPath; self.redocPath = redocPath
-        self.swaggerJSURL = swaggerJSURL; self.swaggerCSSURL = swaggerCSSURL; self.redocJSURL = redocJSURL; self.faviconURL = faviconURL
-        self.swaggerJSIntegrity = swaggerJSIntegrity; self.swaggerCSSIntegrity = swaggerCSSIntegrity; self.redocJSIntegrity = redocJSIntegrity
+    public init(
+        enabled: Bool = true, openAPIPath: String = "/openapi.json", swaggerPath: String = "/docs", redocPath: String = "/redoc",
+        swaggerJSURL: String = swaggerBase + "/swagger-ui-bundle.js",
+        swaggerCSSURL: String = swaggerBase + "/swagger-ui.css",
+        redocJSURL: String = "https://cdn.jsdelivr.net/npm/redoc@\(redocVersion)/bundles/redoc.standalone.js",
+        faviconURL: String = "https://fastapi.tiangolo.com/img/favicon.png",
+        swaggerJSIntegrity: String? = "sha384-ZPehFMQommnnuaZ4rpxgkgTT2DKFVp4hZC/7pLit+9Lek9T1YGSo23eHFbvNkXkw",
+        swaggerCSSIntegrity: String? = "sha384-Ov4/wv3j2bmct8cDc5X4ngJZohVPzEmc6uDPH8WeljUxO5vtoykvMEfbu9Vh6RaW",
+        redocJSIntegrity: String? = "sha384-w447zOpYfw/1Tv/5AK9NfHTlQIqE3RVR6KY62jCyy9zNDgO64cMwGGP1Fj0zJVf5"
+    ) {
+        self.enabled = enabled
+        self.openAPIPath = openAPIPath
+        self.swaggerPath = swaggerPath
+        self.redocPath = redocPath
+        self.swaggerJSURL = swaggerJSURL
+        self.swaggerCSSURL = swaggerCSSURL
+        self.redocJSURL = redocJSURL
+        self.faviconURL = faviconURL
+        self.swaggerJSIntegrity = swaggerJSIntegrity
+        self.swaggerCSSIntegrity = swaggerCSSIntegrity
+        self.redocJSIntegrity = redocJSIntegrity
     }
 
     /// Asset URLs under one base (e.g. "/static"): swagger-ui-bundle.js, swagger-ui.css, redoc.standalone.js, favicon.png.
     /// No integrity hashes: the local copies are whatever version the operator installed.
     public static func local(base: String) -> DocsConfiguration {
-        DocsConfiguration(swaggerJSURL: base + "/swagger-ui-bundle.js", swaggerCSSURL: base + "/swagger-ui.css",
-                          redocJSURL: base + "/redoc.standalone.js", faviconURL: base + "/favicon.png",
-                          swaggerJSIntegrity: nil, swaggerCSSIntegrity: nil, redocJSIntegrity: nil)
+        DocsConfiguration(
+            swaggerJSURL: base + "/swagger-ui-bundle.js", swaggerCSSURL: base + "/swagger-ui.css",
+            redocJSURL: base + "/redoc.standalone.js", faviconURL: base + "/favicon.png",
+            swaggerJSIntegrity: nil, swaggerCSSIntegrity: nil, redocJSIntegrity: nil)
     }
 }
 
@@ -88,6 +109,9 @@ public struct OpenAPIInfo: Sendable {
     public var tokenURL: String
 
     public init(title: String = "perch", version: String = "0.1.0", description: String? = nil, tokenURL: String = "/api/v1/auth/login") {
-        self.title = title; self.version = version; self.description = description; self.tokenURL = tokenURL
+        self.title = title
+        self.version = version
+        self.description = description
+        self.tokenURL = tokenURL
     }
 }

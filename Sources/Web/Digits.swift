@@ -7,7 +7,10 @@ public enum Digits {
         var magnitude = value.magnitude
         var count = 1
         var rest = magnitude / 10
-        while rest > 0 { count += 1; rest /= 10 }
+        while rest > 0 {
+            count += 1
+            rest /= 10
+        }
         // Zeros first (the padding and room for the digits), then the digits from the last one back.
         for _ in 0..<max(count, width) { out.append(UInt8(ascii: "0")) }
         out.withUnsafeMutableBufferPointer { buffer in

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #else
-import Darwin
+    import Darwin
 #endif
 
 /// Random bytes from the kernel (getrandom(2), through glibc's arc4random_buf) taken 4 KB at a time, so that
@@ -20,12 +20,13 @@ final class RandomBytes: @unchecked Sendable {
     /// `adviseWipeOnFork: false` is for the tests of the fallback.
     init(adviseWipeOnFork: Bool = true) {
         guard let mapped = mmap(nil, Self.pageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-              mapped != MAP_FAILED else { fatalError("RandomBytes: mmap of one page failed: errno \(errno)") }
+            mapped != MAP_FAILED
+        else { fatalError("RandomBytes: mmap of one page failed: errno \(errno)") }
         page = mapped
         #if os(Linux)
-        wipedOnFork = adviseWipeOnFork && madvise(page, Self.pageSize, MADV_WIPEONFORK) == 0
+            wipedOnFork = adviseWipeOnFork && madvise(page, Self.pageSize, MADV_WIPEONFORK) == 0
         #else
-        wipedOnFork = false
+            wipedOnFork = false
         #endif
         pthread_mutex_init(lock, nil)
     }

@@ -22,8 +22,9 @@ public struct Request: Sendable {
 
     /// `uri` is the request target as sent (path and query, e.g. CGI's REQUEST_URI).
     public init(method: HTTPRequest.Method, uri: String, headerFields: HTTPFields = [:], body: [UInt8] = [], remoteAddress: String = "") {
-        self.init(head: HTTPRequest(method: method, scheme: nil, authority: nil, path: uri, headerFields: headerFields),
-                  body: body, remoteAddress: remoteAddress)
+        self.init(
+            head: HTTPRequest(method: method, scheme: nil, authority: nil, path: uri, headerFields: headerFields),
+            body: body, remoteAddress: remoteAddress)
     }
 
     public var method: HTTPRequest.Method { head.method }
@@ -79,8 +80,9 @@ public struct Request: Sendable {
         do {
             return try JSONValue.parse(body)
         } catch let e as JSONParseError {
-            throw ValidationError(type: "json_invalid", loc: ["body", .index(e.offset)], msg: "JSON decode error",
-                                  input: [:], ctx: ["error": .string(e.message)])
+            throw ValidationError(
+                type: "json_invalid", loc: ["body", .index(e.offset)], msg: "JSON decode error",
+                input: [:], ctx: ["error": .string(e.message)])
         }
     }
 

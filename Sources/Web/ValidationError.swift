@@ -7,7 +7,12 @@ public enum LocItem: Equatable, Sendable, ExpressibleByStringLiteral, Expressibl
     case index(Int)
     public init(stringLiteral value: String) { self = .key(value) }
     public init(integerLiteral value: Int) { self = .index(value) }
-    var json: JSONValue { switch self { case .key(let k): return .string(k); case .index(let i): return .int(Int64(i)) } }
+    var json: JSONValue {
+        switch self {
+        case .key(let k): return .string(k)
+        case .index(let i): return .int(Int64(i))
+        }
+    }
 }
 
 public struct ValidationIssue: Equatable, Sendable {
@@ -20,7 +25,10 @@ public struct ValidationIssue: Equatable, Sendable {
     public var ctx: JSONValue?
 
     public init(type: String, loc: [LocItem], msg: String, input: JSONValue? = nil, ctx: JSONValue? = nil) {
-        self.type = type; self.loc = loc; self.msg = msg; self.ctx = ctx
+        self.type = type
+        self.loc = loc
+        self.msg = msg
+        self.ctx = ctx
         self.input = input.map { Self.namesSecret(loc, $0) } == false ? input : JSONValue?.none  // JSONValue takes nil as null
     }
 

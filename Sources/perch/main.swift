@@ -89,7 +89,8 @@ struct CLIError: Error, CustomStringConvertible {
 
 struct CreateSuperuser: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create a superuser (or promote an existing account with --promote-existing); the password is read from stdin or prompted for, never an argument.")
+        abstract:
+            "Create a superuser (or promote an existing account with --promote-existing); the password is read from stdin or prompted for, never an argument.")
 
     @Option(help: "The superuser's email address.")
     var email: String

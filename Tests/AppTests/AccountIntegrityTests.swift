@@ -3,8 +3,8 @@ import Foundation
 import HTTPTypes
 import MariaDB
 import Sodium
-import Testing
 import TestSupport
+import Testing
 import Web
 
 /// The account findings of the security review: promotion from the command line, a superuser deleting
@@ -22,8 +22,9 @@ import Web
         #expect(try app.client().get("/api/v1/users", headers: bearer(squatter.access)).status == .forbidden)
         #expect(try app.me(squatter.access).json()["is_superuser"] == false)
 
-        let line = try Superuser.create(email: "ADA@example.com", password: "operator password", promoteExisting: true,
-                                        config: app.services.config)
+        let line = try Superuser.create(
+            email: "ADA@example.com", password: "operator password", promoteExisting: true,
+            config: app.services.config)
         #expect(line.hasPrefix("promoted user \(id)"))
         // The tokens from before the promotion are dead; the new password logs in as a superuser.
         #expect(try app.client().get("/api/v1/users", headers: bearer(squatter.access)).status == .unauthorized)
@@ -79,13 +80,15 @@ import Web
         let id = try app.makeUser(email: "ada@example.com")
         let before = try #require(try UserRepository(app.connection).find(id: id))  // what the slow login read
         let current = try app.tokens("ada@example.com")
-        let change = try app.client().execute(.post, "/api/v1/users/me/password",
-                                              json: ["current_password": .string(testPassword), "new_password": "a new password 2"],
-                                              headers: bearer(current.access))
+        let change = try app.client().execute(
+            .post, "/api/v1/users/me/password",
+            json: ["current_password": .string(testPassword), "new_password": "a new password 2"],
+            headers: bearer(current.access))
         #expect(change.status == .noContent)
         #expect(try app.me(current.access).status == .ok)  // the session that changed it stays
-        let late = try AuthRepository(app.connection).createSession(userID: id, credentialGeneration: before.credentialGeneration,
-                                                                   now: Date(), maxAge: 3600)
+        let late = try AuthRepository(app.connection).createSession(
+            userID: id, credentialGeneration: before.credentialGeneration,
+            now: Date(), maxAge: 3600)
         let issued = Int(Date().timeIntervalSince1970)
         let token = try app.services.config.auth.signer.sign(claims: JWTClaims(sub: "\(id)", sid: "\(late)", iat: issued, exp: issued + 900, jti: "late"))
         #expect(try app.me(token).status == .unauthorized)
@@ -120,8 +123,9 @@ import Web
             #expect(refused.status == .serviceUnavailable)
             #expect(refused.headers[.retryAfter] == "1")
             #expect(try app.login("ada@example.com").status == .serviceUnavailable)
-            let change = try client.execute(.post, "/api/v1/users/me/password", json: ["current_password": .string(testPassword), "new_password": "another password 1"],
-                                            headers: bearer(token))
+            let change = try client.execute(
+                .post, "/api/v1/users/me/password", json: ["current_password": .string(testPassword), "new_password": "another password 1"],
+                headers: bearer(token))
             #expect(change.status == .serviceUnavailable)
             #expect(try client.execute(.post, "/api/v1/users", json: ["email": "ADA@example.com", "password": "whatever 123"]).status == .conflict)
         }

@@ -19,7 +19,7 @@ extension TestApp {
     func tokens(_ email: String, _ password: String = testPassword) throws -> (access: String, refresh: String) {
         let response = try login(email, password)
         guard response.status == .ok, let body = try? response.json(),
-              let access = body["access_token"]?.stringValue, let refresh = body["refresh_token"]?.stringValue
+            let access = body["access_token"]?.stringValue, let refresh = body["refresh_token"]?.stringValue
         else { throw TestFailure("login failed: \(response.status) \(response.text)") }
         return (access, refresh)
     }

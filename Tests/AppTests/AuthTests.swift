@@ -3,8 +3,8 @@ import Foundation
 import HTTPTypes
 import MariaDB
 import Sodium
-import Testing
 import TestSupport
+import Testing
 import Web
 
 @Suite struct AuthTests {
@@ -59,11 +59,13 @@ import Web
         let app = try TestApp()
         try app.makeUser(email: "ada@example.com")
         let client = app.client()
-        let badGrant = try client.execute(.post, "/api/v1/auth/login", form: [("username", "ada@example.com"), ("password", testPassword), ("grant_type", "client_credentials")])
+        let badGrant = try client.execute(
+            .post, "/api/v1/auth/login", form: [("username", "ada@example.com"), ("password", testPassword), ("grant_type", "client_credentials")])
         #expect(badGrant.status == .unprocessableContent)
         let missing = try client.execute(.post, "/api/v1/auth/login", form: [("username", "ada@example.com")])
         #expect(missing.status == .unprocessableContent)
-        let withGrant = try client.execute(.post, "/api/v1/auth/login", form: [("username", "ada@example.com"), ("password", testPassword), ("grant_type", "password"), ("scope", "")])
+        let withGrant = try client.execute(
+            .post, "/api/v1/auth/login", form: [("username", "ada@example.com"), ("password", testPassword), ("grant_type", "password"), ("scope", "")])
         #expect(withGrant.status == .ok)
         let json = try client.execute(.post, "/api/v1/auth/login", json: ["username": "ada@example.com", "password": .string(testPassword)])
         #expect(json.status == .unsupportedMediaType)
@@ -176,8 +178,10 @@ import Web
 
     @Test func weakerStoredHashIsUpgradedOnLogin() throws {
         let weak = try TestApp()  // minimum Argon2 limits
-        let strongEnv = ["PERCH_ARGON2_OPSLIMIT": "\(PasswordHasher.minimumOpsLimit + 1)",
-                         "PERCH_ARGON2_MEMLIMIT": "\(PasswordHasher.minimumMemLimit * 2)"]
+        let strongEnv = [
+            "PERCH_ARGON2_OPSLIMIT": "\(PasswordHasher.minimumOpsLimit + 1)",
+            "PERCH_ARGON2_MEMLIMIT": "\(PasswordHasher.minimumMemLimit * 2)"
+        ]
         let app = try TestApp(environment: strongEnv)
         let weakHash = try weak.services.config.auth.hasher.hash(testPassword)
         let id = try app.makeUser(email: "ada@example.com")

@@ -3,8 +3,8 @@ import Foundation
 import HTTPTypes
 import MariaDB
 import Sodium
-import Testing
 import TestSupport
+import Testing
 import Web
 
 /// Access tokens the app must refuse, each checked against a control that it accepts.

@@ -1,8 +1,8 @@
 import App
 import Logging
 import MariaDB
-import Testing
 import TestSupport
+import Testing
 import Web
 
 /// With the database gone, routes that need it answer 503 with Retry-After (DatabaseErrorMiddleware), never a

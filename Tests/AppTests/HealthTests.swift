@@ -1,8 +1,8 @@
 import App
 import Logging
 import MariaDB
-import Testing
 import TestSupport
+import Testing
 import Web
 
 @Suite struct HealthTests {

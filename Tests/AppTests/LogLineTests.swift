@@ -1,8 +1,9 @@
 import Glibc
 import Logging
 import Testing
-@testable import App
 import Web
+
+@testable import App
 
 /// The log line's exact shape (logfmt), which operators grep and the byte-built writer must keep.
 @Suite struct LogLineTests {
@@ -15,8 +16,9 @@ import Web
     }
 
     @Test func lineHasTimeLevelMessageAndSortedFields() {
-        let line = LogLine.render(time: timespec(tv_sec: 1_700_000_000, tv_nsec: 5_999_999), level: .warning,
-                                  message: "worker died", fields: [("pid", "42"), ("status", "1")])
+        let line = LogLine.render(
+            time: timespec(tv_sec: 1_700_000_000, tv_nsec: 5_999_999), level: .warning,
+            message: "worker died", fields: [("pid", "42"), ("status", "1")])
         #expect(String(decoding: line, as: UTF8.self) == "2023-11-14T22:13:20.005Z level=warning msg=\"worker died\" pid=42 status=1\n")
     }
 
@@ -37,25 +39,27 @@ import Web
         ("request", "request"), ("/api/v1/posts/12", "/api/v1/posts/12"), ("[::1]:80", "[::1]:80"), ("user@host", "user@host"),
         ("héllo", "héllo"), ("٣٤", "٣٤"),  // letters and digits beyond ASCII stay plain
         ("", "\"\""), ("a b", "\"a b\""), ("a=b", "\"a=b\""), ("Ω≈", "\"Ω≈\""),
-        ("say \"hi\"\\", #""say \"hi\"\\""#), ("l1\nl2\r\tx", #""l1\nl2\r\tx""#), ("bell\u{7}", "\"bell?\""),
+        ("say \"hi\"\\", #""say \"hi\"\\""#), ("l1\nl2\r\tx", #""l1\nl2\r\tx""#), ("bell\u{7}", "\"bell?\"")
     ])
     func valuesAreQuotedOnlyWhenNeeded(value: String, expected: String) {
         #expect(quoted(value) == expected)
     }
 
     @Test func eventMetadataOverridesTheHandlersAndTheErrorWins() {
-        let event = LogEvent(level: .error, message: "failed", error: Failure(), metadata: ["b": "event", "error": "shadowed"],
-                             source: nil, file: #fileID, function: #function, line: #line)
+        let event = LogEvent(
+            level: .error, message: "failed", error: Failure(), metadata: ["b": "event", "error": "shadowed"],
+            source: nil, file: #fileID, function: #function, line: #line)
         let fields = LogLine.fields(["b": "handler", "a": "handler", "pid": "7"], event)
         #expect(fields.map(\.key) == ["a", "b", "error", "pid"])
         #expect(fields.map(\.value) == ["handler", "event", "disk \"full\"", "7"])
     }
 
-    @Test(arguments: [
-        ["request_id": "abc", "pid": "42", "zone": "a b"],
-        ["aa": "first", "status": "shadowed", "method": "shadowed", "zz": "last"],  // no pid: ours is added
-        [:], ["request_id": "only"], ["pid": "7", "bytes": "shadowed", "path": "shadowed", "request_ie": "x", "request_iz": "y"],
-    ] as [Logger.Metadata])
+    @Test(
+        arguments: [
+            ["request_id": "abc", "pid": "42", "zone": "a b"],
+            ["aa": "first", "status": "shadowed", "method": "shadowed", "zz": "last"],  // no pid: ours is added
+            [:], ["request_id": "only"], ["pid": "7", "bytes": "shadowed", "path": "shadowed", "request_ie": "x", "request_iz": "y"]
+        ] as [Logger.Metadata])
     func accessLinesWrittenDirectlyMatchTheGenericPath(handler: Logger.Metadata) {
         let entry = AccessLogEntry(method: "GET", path: "/api/v1/posts/7", status: 404, durationMicros: 1_234, bytes: 22)
         var line = LogLine(label: "test", level: .info)
@@ -63,12 +67,17 @@ import Web
         let event = LogEvent(level: .info, message: "request", metadata: entry.metadata, source: nil, file: #fileID, function: #function, line: #line)
         let time = timespec(tv_sec: 1_795_000_000, tv_nsec: 5_000_000)
         let direct = String(decoding: line.accessLine(entry, time: time), as: UTF8.self)
-        #expect(direct == String(decoding: LogLine.render(time: time, level: .info, message: "request",
-                                                          fields: LogLine.fields(handler, event)), as: UTF8.self))
+        #expect(
+            direct
+                == String(
+                    decoding: LogLine.render(
+                        time: time, level: .info, message: "request",
+                        fields: LogLine.fields(handler, event)), as: UTF8.self))
         #expect(line.metadata == handler)
         if handler["zone"] != nil {
-            #expect(direct == "2026-11-18T11:06:40.005Z level=info msg=request bytes=22 duration_ms=1.234 method=GET "
-                + "path=/api/v1/posts/7 pid=42 request_id=abc status=404 zone=\"a b\"\n")
+            #expect(
+                direct == "2026-11-18T11:06:40.005Z level=info msg=request bytes=22 duration_ms=1.234 method=GET "
+                    + "path=/api/v1/posts/7 pid=42 request_id=abc status=404 zone=\"a b\"\n")
         }
     }
 

@@ -1,9 +1,10 @@
-@testable import App
 import Foundation
 import HTTPTypes
-import Testing
 import TestSupport
+import Testing
 import Web
+
+@testable import App
 
 /// The login throttle's keys and budgets (security review, item 5).
 @Suite struct LoginThrottleBudgetTests {
@@ -31,8 +32,11 @@ import Web
     /// refused (no malicious lockout), a new one waits for the window.
     @Test func theAccountBudgetSparesClientsTheOwnerUses() throws {
         var now = Date()
-        let app = try TestApp(environment: ["PERCH_LOGIN_MAX_FAILURES": "2", "PERCH_LOGIN_ACCOUNT_MAX_FAILURES": "5",
-                                            "PERCH_LOGIN_WINDOW": "600"], clock: { now })
+        let app = try TestApp(
+            environment: [
+                "PERCH_LOGIN_MAX_FAILURES": "2", "PERCH_LOGIN_ACCOUNT_MAX_FAILURES": "5",
+                "PERCH_LOGIN_WINDOW": "600"
+            ], clock: { now })
         try app.makeUser(email: "ada@example.com")
         #expect(try app.login("ada@example.com", from: "192.0.2.1").status == .ok)  // the owner's usual place
         for i in 1...5 { #expect(try app.login("ada@example.com", "wrong password", from: "198.51.100.\(i)").status == .unauthorized) }
@@ -51,8 +55,9 @@ import Web
         let id = try app.makeUser(email: "ada@example.com")
         let token = try app.accessToken(for: id)
         func change(_ current: String) throws -> TestResponse {
-            try app.client().execute(.post, "/api/v1/users/me/password", json: ["current_password": .string(current), "new_password": "a new password 1"],
-                                     headers: [.authorization: "Bearer \(token)"])
+            try app.client().execute(
+                .post, "/api/v1/users/me/password", json: ["current_password": .string(current), "new_password": "a new password 1"],
+                headers: [.authorization: "Bearer \(token)"])
         }
         for _ in 0..<3 { #expect(try change("wrong password").status == .badRequest) }
         let throttled = try change("correct horse battery")

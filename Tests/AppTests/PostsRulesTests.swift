@@ -1,10 +1,11 @@
-@testable import App
 import Foundation
 import HTTPTypes
 import MariaDB
-import Testing
 import TestSupport
+import Testing
 import Web
+
+@testable import App
 
 /// The remaining rows of API.md's Posts section: 401/404 on writes, superuser edits, stale If-Match on
 /// PUT and DELETE, validation bounds, the caller's own list, and the plan of every page query.
@@ -70,7 +71,7 @@ import Web
     }
 
     @Test(arguments: [
-        ("", "string_too_short"), ("   ", "value_error"), (String(repeating: "t", count: 201), "string_too_long"),
+        ("", "string_too_short"), ("   ", "value_error"), (String(repeating: "t", count: 201), "string_too_long")
     ])
     func titleBounds(_ title: String, _ type: String) throws {
         let w = try World()
@@ -82,9 +83,11 @@ import Web
 
     @Test func limitsOfLengthAreInclusiveAndPublishedDefaultsToFalse() throws {
         let w = try World()
-        let response = try w.app.client().execute(.post, "/api/v1/posts", json: [
-            "title": .string(String(repeating: "é", count: 200)), "content": .string(String(repeating: "x", count: 100_000)),
-        ], headers: w.bearer(w.author))
+        let response = try w.app.client().execute(
+            .post, "/api/v1/posts",
+            json: [
+                "title": .string(String(repeating: "é", count: 200)), "content": .string(String(repeating: "x", count: 100_000))
+            ], headers: w.bearer(w.author))
         #expect(response.status == .created)
         #expect(try response.json()["published"] == .bool(false))
         #expect(try response.json()["title"]?.stringValue?.count == 200)
@@ -176,10 +179,12 @@ import Web
         var expected: [(Double, Int64)] = []
         for instant in instants {
             for _ in 0..<3 {
-                let id = try w.app.connection.execute("""
+                let id = try w.app.connection.execute(
+                    """
                     INSERT INTO posts (author_id, title, content, published, version, created_at, updated_at)
                     VALUES (?, 't', 'c', TRUE, 1, ?, ?)
-                    """, [.int(w.authorID), .date(Date(timeIntervalSince1970: instant)), .date(Date())]).lastInsertID
+                    """, [.int(w.authorID), .date(Date(timeIntervalSince1970: instant)), .date(Date())]
+                ).lastInsertID
                 expected.append((instant, id))
             }
         }
@@ -223,11 +228,13 @@ import Web
     /// real table would see), and more posts than users, as on any real site.
     private func seedPages(_ w: World) throws {
         let other = try w.app.makeUser(email: "second@example.com")
-        try w.app.connection.execute("""
+        try w.app.connection.execute(
+            """
             INSERT INTO users (email, hashed_password, created_at, updated_at)
             SELECT CONCAT('seed', seq, '@example.com'), 'x', NOW(6), NOW(6) FROM seq_1_to_500
             """)
-        try w.app.connection.execute("""
+        try w.app.connection.execute(
+            """
             INSERT INTO posts (author_id, title, content, published, version, created_at, updated_at)
             SELECT IF(seq % 2 = 0, ?, ?), 't', 'c', seq % 3 != 0, 1, FROM_UNIXTIME(1700000000 + seq), NOW(6) FROM seq_0_to_2999
             """, [.int(w.authorID), .int(other)])
@@ -241,7 +248,9 @@ import Web
             for after in [nil, cursor] {
                 let statement = PostRepository.pageStatement(scope, limit: 21, after: after)
                 let plan = try w.app.connection.query("EXPLAIN " + statement.sql, statement.binds)
-                let summary = plan.map { row in ["table", "type", "key", "rows", "Extra"].map { (try? row.get($0, as: String?.self)) ?? "-" }.map { $0 ?? "NULL" }.joined(separator: " ") }
+                let summary = plan.map { row in
+                    ["table", "type", "key", "rows", "Extra"].map { (try? row.get($0, as: String?.self)) ?? "-" }.map { $0 ?? "NULL" }.joined(separator: " ")
+                }
                 // A users row fixed by the author filter (const) is read once, before anything: that is fine.
                 let driving = plan.first { (try? $0.get("type", as: String.self)) != "const" }
                 #expect((try? driving?.get("table", as: String.self)) == "p", "\(scope) \(after as Any): posts first: \(summary)")

@@ -1,8 +1,8 @@
 import App
 import Foundation
 import HTTPTypes
-import Testing
 import TestSupport
+import Testing
 import Web
 
 @Suite struct PostsTests {
@@ -19,9 +19,12 @@ import Web
         }
         func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
         func create(_ title: String = "Hello", published: Bool = true) throws -> TestResponse {
-            try app.client().execute(.post, "/api/v1/posts", json: ["title": .string(title), "content": "Body", "published": .bool(published)], headers: bearer(author))
+            try app.client().execute(
+                .post, "/api/v1/posts", json: ["title": .string(title), "content": "Body", "published": .bool(published)], headers: bearer(author))
         }
-        func id(_ response: TestResponse) throws -> Int64 { try #require(try response.json()["id"].flatMap { if case .int(let v) = $0 { return v } else { return nil } }) }
+        func id(_ response: TestResponse) throws -> Int64 {
+            try #require(try response.json()["id"].flatMap { if case .int(let v) = $0 { return v } else { return nil } })
+        }
     }
 
     @Test(arguments: TestTransport.allCases)
@@ -39,7 +42,8 @@ import Web
 
     @Test func validationReportsEveryProblem() throws {
         let w = try World()
-        let bad = try w.app.client().execute(.post, "/api/v1/posts", json: ["title": "   ", "content": .string(String(repeating: "x", count: 100_001)), "extra": 1], headers: w.bearer(w.author))
+        let bad = try w.app.client().execute(
+            .post, "/api/v1/posts", json: ["title": "   ", "content": .string(String(repeating: "x", count: 100_001)), "extra": 1], headers: w.bearer(w.author))
         #expect(bad.status == .unprocessableContent)
         let types = Set((try bad.json()["detail"]?.arrayValue ?? []).compactMap { $0["type"]?.stringValue })
         #expect(types.contains("extra_forbidden"))
@@ -66,7 +70,8 @@ import Web
         let w = try World()
         let id = try w.id(try w.create())
         let path = "/api/v1/posts/\(id)"
-        #expect(try w.app.client().execute(.put, path, json: ["title": "x", "content": "y", "published": true], headers: w.bearer(w.other)).status == .forbidden)
+        #expect(
+            try w.app.client().execute(.put, path, json: ["title": "x", "content": "y", "published": true], headers: w.bearer(w.other)).status == .forbidden)
         #expect(try w.app.client().delete(path, headers: w.bearer(w.other)).status == .forbidden)
         let missingField = try w.app.client().execute(.put, path, json: ["title": "x"], headers: w.bearer(w.author))
         #expect(missingField.status == .unprocessableContent, "PUT needs every field")

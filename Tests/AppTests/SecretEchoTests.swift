@@ -1,6 +1,6 @@
 import App
-import Testing
 import TestSupport
+import Testing
 import Web
 
 /// A 422 never echoes a secret the caller sent, whether the schema knows the field or not.
@@ -8,8 +8,9 @@ import Web
     @Test func patchMeWithAPasswordIsRefusedWithoutEchoingIt() throws {
         let app = try TestApp()
         let token = try app.accessToken(for: try app.makeUser(email: "ada@example.com"))
-        let response = try app.client().execute(.patch, "/api/v1/users/me", json: ["password": "hunter2-Secret", "refresh_token": "rt-Secret"],
-                                                headers: bearer(token))
+        let response = try app.client().execute(
+            .patch, "/api/v1/users/me", json: ["password": "hunter2-Secret", "refresh_token": "rt-Secret"],
+            headers: bearer(token))
         #expect(response.status == .unprocessableContent)
         let detail = try #require(try response.json()["detail"]?.arrayValue)
         #expect(detail.map { $0["type"] } == ["extra_forbidden", "extra_forbidden"])

@@ -3,8 +3,8 @@ import Foundation
 import HTTPTypes
 import MariaDB
 import Sodium
-import Testing
 import TestSupport
+import Testing
 import Web
 
 @Suite struct UsersTests {
@@ -71,7 +71,9 @@ import Web
         #expect(try signUp(app, ["email": "not-an-email", "password": "long enough"]).status == .unprocessableContent)
         let longEmail = String(repeating: "a", count: 64) + "@" + String(repeating: "b", count: 186) + ".com"  // 255
         #expect(try signUp(app, ["email": .string(longEmail), "password": "long enough"]).status == .unprocessableContent)
-        #expect(try signUp(app, ["email": "bob@example.com", "password": "long enough", "full_name": .string(String(repeating: "n", count: 101))]).status == .unprocessableContent)
+        #expect(
+            try signUp(app, ["email": "bob@example.com", "password": "long enough", "full_name": .string(String(repeating: "n", count: 101))]).status
+                == .unprocessableContent)
         let extra = try signUp(app, ["email": "bob@example.com", "password": "long enough", "is_superuser": true])
         #expect(extra.status == .unprocessableContent)
         #expect(try extra.json()["detail"]?[0]?["type"] == "extra_forbidden")
@@ -110,14 +112,16 @@ import Web
         let current = try app.tokens("ada@example.com")
         let other = try app.tokens("ada@example.com")
         let client = app.client()
-        let wrong = try client.execute(.post, "/api/v1/users/me/password",
-                                       json: ["current_password": "wrong password", "new_password": "brand new password"], headers: bearer(current.access))
+        let wrong = try client.execute(
+            .post, "/api/v1/users/me/password",
+            json: ["current_password": "wrong password", "new_password": "brand new password"], headers: bearer(current.access))
         #expect(wrong.status == .badRequest)
         #expect(wrong.text == #"{"detail":"Incorrect password"}"#)
         #expect(try app.me(other.access).status == .ok)
         let before = try app.storedHash(id)
-        let changed = try client.execute(.post, "/api/v1/users/me/password",
-                                         json: ["current_password": .string(testPassword), "new_password": "brand new password"], headers: bearer(current.access))
+        let changed = try client.execute(
+            .post, "/api/v1/users/me/password",
+            json: ["current_password": .string(testPassword), "new_password": "brand new password"], headers: bearer(current.access))
         #expect(changed.status == .noContent)
         #expect(try app.me(current.access).status == .ok)
         #expect(try app.refresh(current.refresh).status == .ok)
@@ -136,8 +140,9 @@ import Web
         let id = try app.makeUser(email: "ada@example.com")
         let token = try app.tokens("ada@example.com").access
         let now = Date()
-        try app.connection.execute("INSERT INTO posts (author_id, title, content, created_at, updated_at) VALUES (?, 't', 'c', ?, ?)",
-                                   [.int(id), .date(now), .date(now)])
+        try app.connection.execute(
+            "INSERT INTO posts (author_id, title, content, created_at, updated_at) VALUES (?, 't', 'c', ?, ?)",
+            [.int(id), .date(now), .date(now)])
         #expect(try app.client().delete("/api/v1/users/me", headers: bearer(token)).status == .noContent)
         for table in ["users WHERE id", "posts WHERE author_id", "sessions WHERE user_id"] {
             let n: Int64 = try app.connection.query("SELECT COUNT(*) AS n FROM \(table) = ?", [.int(id)])[0].get("n")

@@ -2,8 +2,8 @@ import App
 import Foundation
 import MariaDB
 import Sodium
-import Testing
 import TestSupport
+import Testing
 
 /// schemathesis against /openapi.json through nginx, with a bearer token: every operation, a bounded
 /// number of examples; no 5xx, responses conform to their declared schemas, declared status codes only.
@@ -21,19 +21,24 @@ struct APIFuzzTests {
         environment["PERCH_LOGIN_MAX_FAILURES"] = "1000"
         let pool = try PerchPool(workers: 2, environment: environment)
         // nginx's login and password rate limits would turn most generated logins and sign-ups into 429s.
-        let nginx = try PrivateNginx(socketPath: pool.socketPath,
-                                     replacements: ["limit_req zone=perch_login burst=10 nodelay;": "",
-                                                    "limit_req zone=perch_passwords burst=5 nodelay;": ""])
-        var arguments = ["/usr/bin/env", "schemathesis", "--config-file", Self.configFile, "run", nginx.baseURL + "/openapi.json",
-                         // One worker: with two threads, hypothesis' lambda-source parser (ast.parse) on this
-                         // Python sometimes fails with "AST constructor recursion depth mismatch" (CI, ASan stage).
-                         "--checks", "all", "--max-examples", Self.examples, "--workers", "1",
-                         "--phases", Self.phases, "--seed", Self.seed,
-                         // nginx answers TRACE itself (405 without Allow) before the app sees it; generated
-                         // "valid" data can still be refused for reasons no schema expresses (a taken email).
-                         "--exclude-checks", "unsupported_method,positive_data_acceptance",
-                         // Logging out would end the one session the whole run uses (AuthTests cover logout).
-                         "--exclude-path", "/api/v1/auth/logout"]
+        let nginx = try PrivateNginx(
+            socketPath: pool.socketPath,
+            replacements: [
+                "limit_req zone=perch_login burst=10 nodelay;": "",
+                "limit_req zone=perch_passwords burst=5 nodelay;": ""
+            ])
+        var arguments = [
+            "/usr/bin/env", "schemathesis", "--config-file", Self.configFile, "run", nginx.baseURL + "/openapi.json",
+            // One worker: with two threads, hypothesis' lambda-source parser (ast.parse) on this
+            // Python sometimes fails with "AST constructor recursion depth mismatch" (CI, ASan stage).
+            "--checks", "all", "--max-examples", Self.examples, "--workers", "1",
+            "--phases", Self.phases, "--seed", Self.seed,
+            // nginx answers TRACE itself (405 without Allow) before the app sees it; generated
+            // "valid" data can still be refused for reasons no schema expresses (a taken email).
+            "--exclude-checks", "unsupported_method,positive_data_acceptance",
+            // Logging out would end the one session the whole run uses (AuthTests cover logout).
+            "--exclude-path", "/api/v1/auth/logout"
+        ]
         arguments += ["--header", "Authorization: Bearer \(try Self.superuserToken(nginx.baseURL, database))"]
         let result = try run(arguments, environment: ProcessInfo.processInfo.environment.merging(["NO_COLOR": "1"]) { $1 }, seconds: 420)
         // Lines cut short: a failing case's replay command can hold a megabyte of generated body.
@@ -50,16 +55,18 @@ struct APIFuzzTests {
     /// outlives the stateful phase's DELETE /users/me.
     static func superuserToken(_ baseURL: String, _ database: DatabaseConfiguration) throws -> String {
         let email = "fuzz-\(UUID().uuidString.prefix(8))@example.com"
-        let signUp = try curl(baseURL + "/api/v1/users", method: "POST", headers: ["Content-Type": "application/json"],
-                              body: #"{"email":"\#(email)","password":"fuzzing password 1"}"#)
+        let signUp = try curl(
+            baseURL + "/api/v1/users", method: "POST", headers: ["Content-Type": "application/json"],
+            body: #"{"email":"\#(email)","password":"fuzzing password 1"}"#)
         try #require(signUp.status == 201, "sign-up: \(signUp.status) \(signUp.body)")
         let connection = Connection(configuration: database)
         defer { connection.close() }
         let users = UserRepository(connection)
         let user = try #require(try users.find(email: email))
         _ = try users.update(id: user.id, UserChanges(isSuperuser: true), now: Date())
-        let login = try curl(baseURL + "/api/v1/auth/login", method: "POST", headers: ["Content-Type": "application/x-www-form-urlencoded"],
-                             body: "username=\(email.replacingOccurrences(of: "@", with: "%40"))&password=fuzzing+password+1")
+        let login = try curl(
+            baseURL + "/api/v1/auth/login", method: "POST", headers: ["Content-Type": "application/x-www-form-urlencoded"],
+            body: "username=\(email.replacingOccurrences(of: "@", with: "%40"))&password=fuzzing+password+1")
         try #require(login.status == 200, "login: \(login.status) \(login.body)")
         let json = try JSONSerialization.jsonObject(with: Data(login.body.utf8)) as? [String: Any]
         return try #require(json?["access_token"] as? String)

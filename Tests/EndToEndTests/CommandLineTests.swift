@@ -2,8 +2,8 @@ import App
 import Foundation
 import MariaDB
 import Sodium
-import Testing
 import TestSupport
+import Testing
 
 /// The `perch` subcommands an operator runs besides `serve` (migrate, openapi, create-superuser,
 /// generate-key), run as the built binary with a clean environment, as deploy/README.md tells operators to.
@@ -63,9 +63,13 @@ struct CommandLineTests {
     }
 
     @Test func checkListsEveryProblemOfABadConfiguration() throws {
-        let result = try perch(["check"], ["PERCH_ENV": "staging", "PERCH_WORKERS": "many",
-                                           "PERCH_JWT_SIGNING_KEY_FILE": "/nonexistent/perch-key",
-                                           "PERCH_LISTEN": "unix:/nonexistent/perch.sock"])
+        let result = try perch(
+            ["check"],
+            [
+                "PERCH_ENV": "staging", "PERCH_WORKERS": "many",
+                "PERCH_JWT_SIGNING_KEY_FILE": "/nonexistent/perch-key",
+                "PERCH_LISTEN": "unix:/nonexistent/perch.sock"
+            ])
         #expect(result.status == 78, "EX_CONFIG: \(result.output)")
         for variable in ["PERCH_ENV", "PERCH_WORKERS", "PERCH_JWT_SIGNING_KEY_FILE"] {
             #expect(result.output.contains(variable), "\(variable) is listed: \(result.output)")
@@ -87,8 +91,12 @@ struct CommandLineTests {
     }
 
     @Test func checkRefusesASocketThatCannotBeMade() throws {
-        let result = try perch(["check"], ["PERCH_LISTEN": "unix:/nonexistent/perch.sock",
-                                           "PERCH_SOCKET_OWNER": "no-such-user-perch", "PERCH_SOCKET_GROUP": "no-such-group-perch"])
+        let result = try perch(
+            ["check"],
+            [
+                "PERCH_LISTEN": "unix:/nonexistent/perch.sock",
+                "PERCH_SOCKET_OWNER": "no-such-user-perch", "PERCH_SOCKET_GROUP": "no-such-group-perch"
+            ])
         #expect(result.status == 78, "\(result.output)")
         for variable in ["PERCH_LISTEN: cannot create /nonexistent/perch.sock", "PERCH_SOCKET_OWNER", "PERCH_SOCKET_GROUP"] {
             #expect(result.output.contains(variable), "\(variable) is listed: \(result.output)")

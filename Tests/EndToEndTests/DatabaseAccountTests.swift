@@ -1,7 +1,7 @@
 import Foundation
 import MariaDB
-import Testing
 import TestSupport
+import Testing
 
 /// The deploy files' database accounts: the service runs with row rights only (the GRANTs deploy/README.md
 /// gives), the migrations have their own account, and the multi-host example verifies the database's TLS.

@@ -1,10 +1,11 @@
 import Foundation
 import HTTPTypes
 import Sodium
-import Testing
 import TestSupport
+import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What every deployment must serve, checked through a live base URL (nginx, Apache or lighttpd in front):
@@ -44,7 +45,8 @@ enum DeployFlow {
         let address = try #require(URLComponents(string: baseURL), sourceLocation: sourceLocation)
         let client = LiveTestClient(host: address.host ?? "127.0.0.1", port: address.port ?? 80)
         let email = "flow-\(UUID().uuidString.prefix(8).lowercased())@example.com"
-        let signUp = try client.execute(.post, "/api/v1/users", json: ["email": .string(email.uppercased()), "password": "a long enough secret", "full_name": "Flo"])
+        let signUp = try client.execute(
+            .post, "/api/v1/users", json: ["email": .string(email.uppercased()), "password": "a long enough secret", "full_name": "Flo"])
         try #require(signUp.status == .created, "sign-up: \(signUp.status) \(signUp.text)", sourceLocation: sourceLocation)
         #expect(signUp.headers[.location] != nil, sourceLocation: sourceLocation)
 
@@ -52,8 +54,9 @@ enum DeployFlow {
         try #require(login.status == .ok, "login: \(login.status) \(login.text)", sourceLocation: sourceLocation)
         let token = try #require(try login.json()["access_token"]?.stringValue, sourceLocation: sourceLocation)
 
-        let created = try client.execute(.post, "/api/v1/posts", json: ["title": "Hello", "content": .string("Through \(baseURL)"), "published": true],
-                                         headers: [.authorization: "Bearer \(token)"])
+        let created = try client.execute(
+            .post, "/api/v1/posts", json: ["title": "Hello", "content": .string("Through \(baseURL)"), "published": true],
+            headers: [.authorization: "Bearer \(token)"])
         try #require(created.status == .created, "create post: \(created.status) \(created.text)", sourceLocation: sourceLocation)
         let location = try #require(created.headers[.location], sourceLocation: sourceLocation)
 

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// deploy/multi-host: two app hosts (two pools on 127.0.0.2 and 127.0.0.3, same port, TCP with the
@@ -19,7 +20,7 @@ struct DeployMultiHostTests {
         let site = try String(contentsOfFile: Self.siteFile, encoding: .utf8)
         let replacements = [
             "server 10.0.0.11:9000 ": "server 127.0.0.2:\(port) ",
-            "server 10.0.0.12:9000 ": "server 127.0.0.3:\(port) ",
+            "server 10.0.0.12:9000 ": "server 127.0.0.3:\(port) "
         ]
         for target in Array(replacements.keys) + ["listen 80;"] where !site.contains(target) {
             throw SupportError("\(Self.siteFile) no longer contains \"\(target)\"; update the test's rendering")
@@ -28,7 +29,8 @@ struct DeployMultiHostTests {
         let post = try DeployFlow.exercise(baseURL: nginx.baseURL)
 
         // Both hosts take a share of the reads.
-        let beforeA = try requestsServed(host: "127.0.0.2", port: port), beforeB = try requestsServed(host: "127.0.0.3", port: port)
+        let beforeA = try requestsServed(host: "127.0.0.2", port: port)
+        let beforeB = try requestsServed(host: "127.0.0.3", port: port)
         let warm = try abLoad(nginx.baseURL + post, requests: 400, concurrency: 4)
         #expect(warm.allSucceeded, "\(warm.output)")
         let servedB = try requestsServed(host: "127.0.0.3", port: port)
@@ -64,12 +66,14 @@ struct DeployMultiHostTests {
     /// A pool as an app host runs it (deploy/multi-host/perch.env as shipped): TCP, only nginx's address
     /// allowed, the shared database and signing key.
     private func appHost(_ address: String, port: Int) throws -> PerchPool {
-        let environment = try ShippedConfiguration.environment(file: Paths.packageRoot + "/deploy/multi-host/perch.env", overrides: [
-            "PERCH_LISTEN": "\(address):\(port)",
-            "PERCH_ALLOWED_CLIENTS": "127.0.0.1",  // nginx connects from 127.0.0.1
-            "PERCH_STATUS_PATH": "/status", "PERCH_STATUS_ALLOW": "127.0.0.1",
-            "PERCH_WORKERS": "2", "PERCH_GRACEFUL_TIMEOUT": "10",
-        ])
+        let environment = try ShippedConfiguration.environment(
+            file: Paths.packageRoot + "/deploy/multi-host/perch.env",
+            overrides: [
+                "PERCH_LISTEN": "\(address):\(port)",
+                "PERCH_ALLOWED_CLIENTS": "127.0.0.1",  // nginx connects from 127.0.0.1
+                "PERCH_STATUS_PATH": "/status", "PERCH_STATUS_ALLOW": "127.0.0.1",
+                "PERCH_WORKERS": "2", "PERCH_GRACEFUL_TIMEOUT": "10"
+            ])
         return try PerchPool(workers: 2, environment: environment, waitForSocketFile: false)
     }
 

@@ -1,7 +1,8 @@
 import Foundation
 import TestSupport
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What systemd does for perch.socket + perch.service: it owns the listening socket and starts (and
@@ -40,13 +41,15 @@ final class SocketActivatedPool: @unchecked Sendable {
     func start() throws {
         starts += 1
         // perch.service's EnvironmentFile (deploy/systemd/perch.env as shipped), sized for the test.
-        var environment = try ShippedConfiguration.environment(file: Paths.packageRoot + "/deploy/systemd/perch.env",
-                                                               overrides: ["PERCH_WORKERS": "\(workers)", "PERCH_GRACEFUL_TIMEOUT": "10"].merging(overrides) { $1 })
+        var environment = try ShippedConfiguration.environment(
+            file: Paths.packageRoot + "/deploy/systemd/perch.env",
+            overrides: ["PERCH_WORKERS": "\(workers)", "PERCH_GRACEFUL_TIMEOUT": "10"].merging(overrides) { $1 })
         environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         environment["LISTEN_FDS"] = "1"
         environment["LISTEN_FDNAMES"] = "perch.socket"
-        let process = try ChildProcess([Paths.perchBinary, "serve"], environment: environment, fds: [3: fd],
-                                       logPath: directory + "/perch-\(starts).log", listenPIDVariable: "LISTEN_PID")
+        let process = try ChildProcess(
+            [Paths.perchBinary, "serve"], environment: environment, fds: [3: fd],
+            logPath: directory + "/perch-\(starts).log", listenPIDVariable: "LISTEN_PID")
         master = process
         guard eventually(seconds: 20, { process.children.count >= workers }) else {
             process.terminate()
@@ -103,34 +106,35 @@ final class PrivateApache: @unchecked Sendable {
         let loads = (["mpm_event", "authz_core", "headers"] + modules)
             .map { "LoadModule \($0)_module \(PrivateApache.modules)/mod_\($0).so" }.joined(separator: "\n")
         let main = """
-        ServerRoot \(directory)
-        ServerName localhost
-        Listen 127.0.0.1:\(port)
-        PidFile \(directory)/httpd.pid
-        ErrorLog \(directory)/error.log
-        LogLevel warn
-        DefaultRuntimeDir \(directory)
-        Mutex file:\(directory)
-        \(user)
-        \(loads)
-        StartServers 1
-        ServerLimit 2
-        ThreadsPerChild 25
-        MaxRequestWorkers 50
-        <IfModule mime_module>
-            TypesConfig /dev/null
-        </IfModule>
-        <IfModule fcgid_module>
-            FcgidIPCDir \(directory)/fcgid
-            FcgidProcessTableFile \(directory)/fcgid_shm
-        </IfModule>
-        Include \(directory)/site.conf
-        """
+            ServerRoot \(directory)
+            ServerName localhost
+            Listen 127.0.0.1:\(port)
+            PidFile \(directory)/httpd.pid
+            ErrorLog \(directory)/error.log
+            LogLevel warn
+            DefaultRuntimeDir \(directory)
+            Mutex file:\(directory)
+            \(user)
+            \(loads)
+            StartServers 1
+            ServerLimit 2
+            ThreadsPerChild 25
+            MaxRequestWorkers 50
+            <IfModule mime_module>
+                TypesConfig /dev/null
+            </IfModule>
+            <IfModule fcgid_module>
+                FcgidIPCDir \(directory)/fcgid
+                FcgidProcessTableFile \(directory)/fcgid_shm
+            </IfModule>
+            Include \(directory)/site.conf
+            """
         try main.write(toFile: directory + "/httpd.conf", atomically: true, encoding: .utf8)
         let check = try run(["/usr/sbin/apache2", "-t", "-f", directory + "/httpd.conf"], environment: ["PATH": "/usr/sbin:/usr/bin:/bin"], seconds: 30)
         guard check.status == 0 else { throw SupportError("apache2 -t refused the rendered config:\n\(check.output)\n\(site)") }
-        process = try ChildProcess(["/usr/sbin/apache2", "-DFOREGROUND", "-f", directory + "/httpd.conf"],
-                                   environment: ["PATH": "/usr/sbin:/usr/bin:/bin"], logPath: directory + "/stderr.log")
+        process = try ChildProcess(
+            ["/usr/sbin/apache2", "-DFOREGROUND", "-f", directory + "/httpd.conf"],
+            environment: ["PATH": "/usr/sbin:/usr/bin:/bin"], logPath: directory + "/stderr.log")
         guard eventually(seconds: 15, { canConnect(port: port) || process.poll() != nil }), process.poll() == nil else {
             process.terminate()
             throw SupportError("apache2 did not start: \(process.log)\n\(errorLog)")
@@ -167,18 +171,19 @@ final class PrivateLighttpd: @unchecked Sendable {
         let site = try render(directory)
         try site.write(toFile: directory + "/site.conf", atomically: true, encoding: .utf8)
         let main = """
-        server.document-root = "\(directory)"
-        server.bind = "127.0.0.1"
-        server.port = \(port)
-        server.pid-file = "\(directory)/lighttpd.pid"
-        server.errorlog = "\(directory)/error.log"
-        include "\(directory)/site.conf"
-        """
+            server.document-root = "\(directory)"
+            server.bind = "127.0.0.1"
+            server.port = \(port)
+            server.pid-file = "\(directory)/lighttpd.pid"
+            server.errorlog = "\(directory)/error.log"
+            include "\(directory)/site.conf"
+            """
         try main.write(toFile: directory + "/lighttpd.conf", atomically: true, encoding: .utf8)
         let check = try run(["/usr/sbin/lighttpd", "-tt", "-f", directory + "/lighttpd.conf"], environment: ["PATH": "/usr/sbin:/usr/bin:/bin"], seconds: 30)
         guard check.status == 0 else { throw SupportError("lighttpd -tt refused the rendered config:\n\(check.output)\n\(site)") }
-        process = try ChildProcess(["/usr/sbin/lighttpd", "-D", "-f", directory + "/lighttpd.conf"],
-                                   environment: ["PATH": "/usr/sbin:/usr/bin:/bin"], logPath: directory + "/stderr.log")
+        process = try ChildProcess(
+            ["/usr/sbin/lighttpd", "-D", "-f", directory + "/lighttpd.conf"],
+            environment: ["PATH": "/usr/sbin:/usr/bin:/bin"], logPath: directory + "/stderr.log")
         guard eventually(seconds: 15, { canConnect(port: port) || process.poll() != nil }), process.poll() == nil else {
             process.terminate()
             throw SupportError("lighttpd did not start: \(process.log)\n\(errorLog)")

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// deploy/apache and deploy/lighttpd as shipped, rendered only for the test's folder and port: web servers
@@ -38,7 +39,8 @@ struct DeploySharedHostingTests {
             try FileManager.default.copyItem(atPath: Self.apacheFolder + "/htaccess.example", toPath: webRoot + "/.htaccess")
             // perch's configuration file lives outside the web root, as the wrapper's comment asks; production,
             // so that it must hold the database and the signing key.
-            let config = try DeployFlow.appEnvironment().merging(["PERCH_ENV": "production"]) { $1 }.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "\n")
+            let config = try DeployFlow.appEnvironment().merging(["PERCH_ENV": "production"]) { $1 }.map { "\($0.key)=\($0.value)" }.sorted().joined(
+                separator: "\n")
             try (config + "\n").write(toFile: layout.directory + "/perch.env", atomically: true, encoding: .utf8)
             chmod(layout.directory + "/perch.env", 0o644)
             let wrapperFile = Self.apacheFolder + "/perch.fcgi"
@@ -48,14 +50,14 @@ struct DeploySharedHostingTests {
             try writeExecutable(wrapper, to: webRoot + "/perch.fcgi")
             // What a hoster's vhost gives a customer: a document root where .htaccess may set handlers and options.
             return """
-            <VirtualHost 127.0.0.1:\(layout.port)>
-                DocumentRoot \(webRoot)
-                <Directory \(webRoot)>
-                    AllowOverride FileInfo Options
-                    Require all granted
-                </Directory>
-            </VirtualHost>
-            """
+                <VirtualHost 127.0.0.1:\(layout.port)>
+                    DocumentRoot \(webRoot)
+                    <Directory \(webRoot)>
+                        AllowOverride FileInfo Options
+                        Require all granted
+                    </Directory>
+                </VirtualHost>
+                """
         }
         try spawnedProgramsServe(baseURL: apache.baseURL, binary: apache.directory + "/perch", errorLog: { apache.errorLog })
         let dotfile = try curl(apache.baseURL + "/.htaccess")
@@ -65,9 +67,11 @@ struct DeploySharedHostingTests {
     @Test func apacheModProxyFcgiToThePool() throws {
         // The pool as deploy/systemd runs it (perch.env); Apache's user (www-data) connects through the
         // socket's group, as perch.socket's SocketGroup does it.
-        let pool = try PerchPool(workers: 2, environment: try ShippedConfiguration.environment(
-            file: Paths.packageRoot + "/deploy/systemd/perch.env",
-            overrides: ["PERCH_WORKERS": "2", "PERCH_SOCKET_GROUP": geteuid() == 0 ? "www-data" : ""].filter { !$0.value.isEmpty }))
+        let pool = try PerchPool(
+            workers: 2,
+            environment: try ShippedConfiguration.environment(
+                file: Paths.packageRoot + "/deploy/systemd/perch.env",
+                overrides: ["PERCH_WORKERS": "2", "PERCH_SOCKET_GROUP": geteuid() == 0 ? "www-data" : ""].filter { !$0.value.isEmpty }))
         chmod(pool.directory, 0o711)
         let file = Self.apacheFolder + "/perch-proxy-fcgi.conf"
         let apache = try PrivateApache(modules: ["proxy", "proxy_fcgi"]) { layout in
@@ -81,9 +85,10 @@ struct DeploySharedHostingTests {
         #expect(load.complete == 1_000 && load.allSucceeded, "\(load.output)\n\(apache.errorLog)")
 
         // Apache's own refusals in the API's error shape, not HTML: a body over LimitRequestBody, the pool gone.
-        let tooLarge = try curl(apache.baseURL + "/api/v1/posts", method: "POST",
-                                headers: ["Content-Type": "application/json", "Expect": ""],  // no "100 Continue" first
-                                body: String(repeating: "a", count: 1_100_000))
+        let tooLarge = try curl(
+            apache.baseURL + "/api/v1/posts", method: "POST",
+            headers: ["Content-Type": "application/json", "Expect": ""],  // no "100 Continue" first
+            body: String(repeating: "a", count: 1_100_000))
         #expect(tooLarge.status == 413 && tooLarge.body == #"{"detail":"Request body too large"}"#, "\(tooLarge.status) \(tooLarge.body)")
         #expect(tooLarge.headers["content-type"] == "application/json")
         pool.stop()
@@ -109,8 +114,10 @@ struct DeploySharedHostingTests {
 
     /// The flow and a small load through a server that spawned perch; each spawned perch is one worker
     /// without a master (it has no children of its own).
-    private func spawnedProgramsServe(baseURL: String, binary: String, errorLog: () -> String,
-                                      sourceLocation: SourceLocation = #_sourceLocation) throws {
+    private func spawnedProgramsServe(
+        baseURL: String, binary: String, errorLog: () -> String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let post = try DeployFlow.exercise(baseURL: baseURL, sourceLocation: sourceLocation)
         let load = try abLoad(baseURL + post, requests: 500, concurrency: 4)
         #expect(load.complete == 500 && load.allSucceeded, "\(load.output)\n\(errorLog())", sourceLocation: sourceLocation)
@@ -140,7 +147,8 @@ func withFcgidEnvironment(_ site: String, in file: String) throws -> String {
 func withLighttpdEnvironment(_ site: String, in file: String) throws -> String {
     var lines = site.components(separatedBy: "\n")
     guard let start = lines.firstIndex(where: { $0.contains("\"bin-environment\" => (") }),
-          let end = lines[start...].firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == ")," }) else {
+        let end = lines[start...].firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == ")," })
+    else {
         throw SupportError("\(file) has no \"bin-environment\" => ( ... ), block")
     }
     let shipped: [ShippedConfiguration.Entry] = lines[(start + 1)..<end].compactMap { line in

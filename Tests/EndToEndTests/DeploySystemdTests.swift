@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// deploy/systemd as systemd runs it: the socket is created outside the service and handed over on fd 3
@@ -34,8 +35,9 @@ struct DeploySystemdTests {
         }
         let command = try replacingRequired(String(execStart.dropFirst("ExecStart=".count)), "/usr/local/bin/perch", with: binary, in: unitFile)
         let database = try #require(try PrivateMariaDB.shared.makeDatabase().perchEnvironment["PERCH_DATABASE_URL"])
-        var environment = try ShippedConfiguration.environment(file: Paths.packageRoot + "/deploy/systemd/perch.env",
-                                                               overrides: ["PERCH_DATABASE_URL": database])
+        var environment = try ShippedConfiguration.environment(
+            file: Paths.packageRoot + "/deploy/systemd/perch.env",
+            overrides: ["PERCH_DATABASE_URL": database])
         environment["PATH"] = "/usr/bin:/bin"
         let arguments = ["/usr/bin/env", "-C", "/"] + command.split(separator: " ").map(String.init)
         let first = try run(arguments, environment: environment, seconds: 60)
@@ -57,8 +59,9 @@ struct DeploySystemdTests {
         #expect(unit.contains("\nType=notify\n"), "perch says when it serves")
         let reloads = unit.components(separatedBy: "\n").filter { $0.hasPrefix("ExecReload=") }
         #expect(reloads.count == 2 && reloads.last?.contains("kill -HUP $MAINPID") == true, "check, then signal: \(reloads)")
-        let check = try replacingRequired(String(try #require(reloads.first).dropFirst("ExecReload=".count)),
-                                          "/usr/local/bin/perch", with: Paths.perchBinary, in: unitFile)
+        let check = try replacingRequired(
+            String(try #require(reloads.first).dropFirst("ExecReload=".count)),
+            "/usr/local/bin/perch", with: Paths.perchBinary, in: unitFile)
         func runCheck(databaseURL: String) throws -> CommandResult {
             var environment = try ShippedConfiguration.environment(
                 file: Paths.packageRoot + "/deploy/systemd/perch.env",

@@ -1,10 +1,11 @@
 import Foundation
 import MariaDB
 import Sodium
-import Testing
 import TestSupport
+import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Faults under a bounded load, through the shipped nginx: the database restarted under the pool.
@@ -16,7 +17,7 @@ struct FaultTests {
         database.perchEnvironment.merging([
             "PERCH_JWT_SIGNING_KEY": JWTKeyGenerator.encode(JWTKeyGenerator.hs256Secret()),
             "PERCH_ARGON2_OPSLIMIT": "\(PasswordHasher.minimumOpsLimit)",
-            "PERCH_ARGON2_MEMLIMIT": "\(PasswordHasher.minimumMemLimit)",
+            "PERCH_ARGON2_MEMLIMIT": "\(PasswordHasher.minimumMemLimit)"
         ]) { $1 }
     }
 

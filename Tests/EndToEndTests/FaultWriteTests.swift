@@ -1,11 +1,12 @@
 import Foundation
 import MariaDB
 import Sodium
-import Testing
 import TestSupport
+import Testing
 import Web
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes under faults, through the shipped nginx: several clients POST posts for a few seconds while
@@ -33,8 +34,9 @@ struct FaultWriteTests {
         // connections (it holds several): a kill costs those too (502s; nginx never retries a POST), and
         // nothing else (see WriteRig.failuresPerKill).
         let failures = exchanges.filter { $0.status != 201 }
-        #expect(failures.allSatisfy { failure in kills.contains { failure.wasInFlight(at: $0, slack: WriteRig.nginxLag) } },
-                "failures away from the kills \(kills): \(failures.map { ($0.started, $0.ended) })")
+        #expect(
+            failures.allSatisfy { failure in kills.contains { failure.wasInFlight(at: $0, slack: WriteRig.nginxLag) } },
+            "failures away from the kills \(kills): \(failures.map { ($0.started, $0.ended) })")
         try rig.expectCleanFailures(exchanges, allowed: [502], atMost: kills.count * WriteRig.failuresPerKill, settle: WriteRig.nginxLag)
         try rig.expectFullStrength(without: victims)
         try rig.expectNothingLost(exchanges)
@@ -60,8 +62,9 @@ struct FaultWriteTests {
 
     @Test func recyclingDuringWritesDropsNothing() throws {
         // Every worker leaves after a few dozen writes, many times over while nginx writes on kept connections.
-        let rig = try WriteRig(database: PrivateMariaDB.shared.makeMigratedDatabase(),
-                               environment: ["PERCH_MAX_REQUESTS": "15", "PERCH_MAX_REQUESTS_JITTER": "10"])
+        let rig = try WriteRig(
+            database: PrivateMariaDB.shared.makeMigratedDatabase(),
+            environment: ["PERCH_MAX_REQUESTS": "15", "PERCH_MAX_REQUESTS_JITTER": "10"])
         let before = Set(rig.pool.workerPIDs)
         let load = rig.startLoad()
         usleep(1_500_000)
@@ -91,8 +94,9 @@ struct FaultWriteTests {
         // What nginx had sent the stuck worker on its kept connections waited with it and failed with it
         // (502); nothing else did.
         let failures = exchanges.filter { $0.status != 201 }
-        #expect(failures.allSatisfy { $0.wasInFlight(at: killed, slack: WriteRig.nginxLag) },
-                "failures away from the kill at \(killed): \(failures.map { ($0.started, $0.ended) })")
+        #expect(
+            failures.allSatisfy { $0.wasInFlight(at: killed, slack: WriteRig.nginxLag) },
+            "failures away from the kill at \(killed): \(failures.map { ($0.started, $0.ended) })")
         try rig.expectCleanFailures(exchanges, allowed: [502], atMost: WriteRig.failuresPerKill, settle: WriteRig.nginxLag)
         #expect(stuck.closedByPeer())
         try rig.expectFullStrength(without: [victim])
@@ -113,8 +117,9 @@ struct FaultWriteTests {
         // Each kill costs the write its worker was on and those nginx had queued on its kept connections
         // (502s), and only writes that overlapped the stall.
         let failures = exchanges.filter { $0.status != 201 }
-        #expect(failures.allSatisfy { $0.ended >= locked && $0.started <= unlocked.addingTimeInterval(WriteRig.nginxLag) },
-                "failures outside the stall \(locked)...\(unlocked): \(failures.map { ($0.started, $0.ended) })")
+        #expect(
+            failures.allSatisfy { $0.ended >= locked && $0.started <= unlocked.addingTimeInterval(WriteRig.nginxLag) },
+            "failures outside the stall \(locked)...\(unlocked): \(failures.map { ($0.started, $0.ended) })")
         try rig.expectCleanFailures(exchanges, allowed: [502], atMost: victims.count * WriteRig.failuresPerKill, settle: WriteRig.nginxLag)
         try rig.expectFullStrength(without: Set(victims))
         try rig.expectNothingLost(exchanges)
@@ -139,8 +144,9 @@ struct FaultWriteTests {
         let exchanges = try load.result(seconds: 60)
         let failures = exchanges.filter { $0.status != 201 }
         #expect(!failures.isEmpty, "the lock was seen by the load")
-        #expect(failures.allSatisfy { $0.ended >= locked && $0.started <= unlocked },
-                "failures outside the lock \(locked)...\(unlocked): \(failures.map { ($0.started, $0.ended) })")
+        #expect(
+            failures.allSatisfy { $0.ended >= locked && $0.started <= unlocked },
+            "failures outside the lock \(locked)...\(unlocked): \(failures.map { ($0.started, $0.ended) })")
         // Each failed write waited out the server's lock timeout three times first, so in 4 s a client fails
         // at most twice; and its INSERT never ran (rolled back).
         #expect(failures.allSatisfy { $0.ended.timeIntervalSince($0.started) >= 2.7 }, "\(failures.map { $0.ended.timeIntervalSince($0.started) })")
@@ -168,8 +174,9 @@ struct FaultWriteTests {
         // Only requests that overlapped the outage fail, each with a 503 from the app (the first request
         // after it reconnects, hence the slack).
         try rig.expectCleanFailures(exchanges, allowed: [503], atMost: failures.count)
-        #expect(failures.allSatisfy { $0.ended >= down && $0.started <= up.addingTimeInterval(0.25) },
-                "failures outside the outage \(down)...\(up): \(failures.map { ($0.started, $0.ended) })")
+        #expect(
+            failures.allSatisfy { $0.ended >= down && $0.started <= up.addingTimeInterval(0.25) },
+            "failures outside the outage \(down)...\(up): \(failures.map { ($0.started, $0.ended) })")
         try rig.expectFullStrength()
         #expect(Set(rig.pool.workerPIDs) == workers, "no worker died: \(rig.pool.process.log)")
         #expect(try rig.databaseConnections() >= 1, "the workers connected again")
@@ -233,10 +240,14 @@ private final class WriteRig {
         let authorization = "Bearer \(token)"
         let faultOver = self.faultOver
         return BackgroundLoad {
-            recordedLoad(clients: Self.clients, seconds: 20, pause: 0.01, until: { last in faultOver.current.map { last.started > $0.addingTimeInterval(Self.nginxLag + 0.25) } ?? false }) { c, i in
+            recordedLoad(
+                clients: Self.clients, seconds: 20, pause: 0.01,
+                until: { last in faultOver.current.map { last.started > $0.addingTimeInterval(Self.nginxLag + 0.25) } ?? false }
+            ) { c, i in
                 let (title, content) = Self.post(client: c, index: i)
-                return try client.execute(.post, "/api/v1/posts", json: ["title": .string(title), "content": .string(content), "published": true],
-                                          headers: [.authorization: authorization])
+                return try client.execute(
+                    .post, "/api/v1/posts", json: ["title": .string(title), "content": .string(content), "published": true],
+                    headers: [.authorization: authorization])
             }
         }
     }
@@ -330,8 +341,9 @@ private final class WriteRig {
         let createdIDs = Set(created.compactMap { try? JSONValue.parse(Array($0.body.utf8))["id"]?.intValue })
         let extra = stored.filter { !createdIDs.contains($0.key) }
         #expect(extra.values.allSatisfy { failed.contains($0.title) }, "rows from no failed request: \(extra.values.map(\.title))")
-        #expect(rows.count - created.count <= (failuresMayHaveWritten ? failed.count : 0),
-                "\(rows.count) rows for \(created.count) created and \(failed.count) failed")
+        #expect(
+            rows.count - created.count <= (failuresMayHaveWritten ? failed.count : 0),
+            "\(rows.count) rows for \(created.count) created and \(failed.count) failed")
         #expect(Set(extra.values.map(\.title)).count == extra.count, "a failed request wrote twice")
     }
 
@@ -346,8 +358,9 @@ private final class WriteRig {
     /// connection behind.
     func expectCleanStop() throws {
         // Workers connect on first use, so fewer is fine (after a reload the new ones may not have served yet).
-        #expect(eventually(seconds: 5) { (try? databaseConnections()).map { $0 <= Self.workers } ?? false },
-                "connections while running: \(String(describing: try? databaseConnections()))")
+        #expect(
+            eventually(seconds: 5) { (try? databaseConnections()).map { $0 <= Self.workers } ?? false },
+            "connections while running: \(String(describing: try? databaseConnections()))")
         // Every process of this pool is the master or one of its workers: none was orphaned by the fault.
         #expect(Set(pool.processes) == Set([pool.process.pid] + pool.workerPIDs), "\(pool.processes) vs \(pool.workerPIDs)")
         nginx.stop()

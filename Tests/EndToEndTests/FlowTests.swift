@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The whole product as a user meets it: the shipped nginx site in front of the pool, on a real MariaDB,
 /// through the live HTTP client: sign-up, login, create a post, read it back (DeployFlow).

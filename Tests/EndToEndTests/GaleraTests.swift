@@ -1,10 +1,11 @@
 import Foundation
 import MariaDB
+import TestSupport
 import Testing
 import Web
-import TestSupport
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The pool on a real three-node Galera cluster (GaleraCluster.shared, started once for this suite), each
@@ -26,12 +27,15 @@ struct GaleraTests {
         let exchanges = try load.result(seconds: 60)
         let failures = exchanges.filter { $0.status != 201 }
         // Only what was in flight at the kill fails, each with the app's 503 (nginx never retries a POST).
-        #expect(failures.allSatisfy { $0.status == 503 && $0.wasInFlight(at: killed, slack: 0.5) },
-                "failures: \(failures.map { "\($0.status) \($0.body)" })")
+        #expect(
+            failures.allSatisfy { $0.status == 503 && $0.wasInFlight(at: killed, slack: 0.5) },
+            "failures: \(failures.map { "\($0.status) \($0.body)" })")
         #expect(failures.count <= ClusterRig.clients)
         let recovered = try #require(exchanges.filter { $0.status == 201 && $0.started > killed }.map(\.ended).min())
         #expect(recovered.timeIntervalSince(killed) < 1, "writes again \(recovered.timeIntervalSince(killed)) s after the kill")
-        print("galera: kill -9 of the pool's node: \(exchanges.count) writes, \(failures.count) failed (503), writes again \(Int(recovered.timeIntervalSince(killed) * 1000)) ms after the kill, \(rig.retries()) retries")
+        print(
+            "galera: kill -9 of the pool's node: \(exchanges.count) writes, \(failures.count) failed (503), writes again \(Int(recovered.timeIntervalSince(killed) * 1000)) ms after the kill, \(rig.retries()) retries"
+        )
         try rig.expectAcknowledgedOn(nodes: [1, 2], exchanges)
 
         // The node rejoins (state transfer), and the pool moves back to it (failback every second here).
@@ -50,7 +54,10 @@ struct GaleraTests {
         let cluster = GaleraCluster.shared
         let rig = try ClusterRig(cluster: cluster)
         let admin = try cluster.adminConnection(0)
-        defer { try? admin.execute("SET GLOBAL wsrep_reject_queries = NONE"); admin.close() }
+        defer {
+            try? admin.execute("SET GLOBAL wsrep_reject_queries = NONE")
+            admin.close()
+        }
         let readiness = Locked([Int]())
         let probe = BackgroundLoad {
             recordedLoad(clients: 1, seconds: 20, pause: 0.05, until: { _ in !rig.loadRunning }) { _, _ in try rig.client.get("/api/v1/health/ready") }
@@ -70,14 +77,19 @@ struct GaleraTests {
         #expect(recovered.timeIntervalSince(refused) < 1)
         #expect(readiness.current.allSatisfy { $0 == 200 }, "readiness while node 0 refused: \(readiness.current)")
         #expect(cluster.connections(1, database: rig.name) + cluster.connections(2, database: rig.name) > 0)
-        print("galera: wsrep_reject_queries=ALL_KILL on the pool's node: \(exchanges.count) writes, \(failures.count) failed (503), writes again \(Int(recovered.timeIntervalSince(refused) * 1000)) ms after, \(rig.retries()) retries; readiness \(readiness.current.count)x 200")
+        print(
+            "galera: wsrep_reject_queries=ALL_KILL on the pool's node: \(exchanges.count) writes, \(failures.count) failed (503), writes again \(Int(recovered.timeIntervalSince(refused) * 1000)) ms after, \(rig.retries()) retries; readiness \(readiness.current.count)x 200"
+        )
 
         // No node usable: readiness says so (503), and writes get 503, not 500.
         let others = try [cluster.adminConnection(1), cluster.adminConnection(2)]
         for other in others { try other.execute("SET GLOBAL wsrep_reject_queries = ALL_KILL") }
         let ready = try rig.client.get("/api/v1/health/ready")
         let write = try rig.write(client: 99, index: 0)
-        for other in others { try other.execute("SET GLOBAL wsrep_reject_queries = NONE"); other.close() }
+        for other in others {
+            try other.execute("SET GLOBAL wsrep_reject_queries = NONE")
+            other.close()
+        }
         #expect(ready.status == .serviceUnavailable)
         #expect(write.status == .serviceUnavailable && write.headers[.retryAfter] != nil, "\(write.status) \(write.text)")
         #expect(try rig.client.get("/api/v1/health/ready").status == .ok)
@@ -99,11 +111,16 @@ struct GaleraTests {
         let moved = try rig.write(client: 0, index: 1)  // commits on node 0; node 1 cannot apply it yet
         let movedID = try #require(try moved.json()["id"]?.intValue)
         let admin = try cluster.adminConnection(0)
-        defer { try? admin.execute("SET GLOBAL wsrep_reject_queries = NONE"); admin.close() }
+        defer {
+            try? admin.execute("SET GLOBAL wsrep_reject_queries = NONE")
+            admin.close()
+        }
         // A plain read on node 1 now misses the write: the lag is real. (Not through Connection, which would
         // wait for node 1 to catch up when it connects.)
-        let plain = try run(["/usr/bin/mariadb", "--no-defaults", "-N", "-uroot", "-S", cluster.nodes[1].socket, rig.name,
-                             "-e", "SELECT COUNT(*) FROM posts WHERE id = \(movedID)"])
+        let plain = try run([
+            "/usr/bin/mariadb", "--no-defaults", "-N", "-uroot", "-S", cluster.nodes[1].socket, rig.name,
+            "-e", "SELECT COUNT(*) FROM posts WHERE id = \(movedID)"
+        ])
         #expect(plain.output.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(plain.output)")
         try admin.execute("SET GLOBAL wsrep_reject_queries = ALL_KILL")  // the pool must move to node 1
         let unlock = BackgroundLoad { () -> Date in
@@ -131,8 +148,9 @@ struct GaleraTests {
         let loads = [rigA, rigB].map { rig in
             BackgroundLoad {
                 recordedLoad(clients: 4, seconds: 4) { c, i in
-                    try rig.client.execute(.patch, "/api/v1/posts/\(id)", json: ["title": .string("edit \(c)-\(i)")],
-                                           headers: [.authorization: "Bearer \(rig.token)"])
+                    try rig.client.execute(
+                        .patch, "/api/v1/posts/\(id)", json: ["title": .string("edit \(c)-\(i)")],
+                        headers: [.authorization: "Bearer \(rig.token)"])
                 }
             }
         }
@@ -144,7 +162,8 @@ struct GaleraTests {
         #expect(!exchanges.contains { $0.status == 500 })
         #expect(cluster.connections(0, database: rigA.name) > 0 && cluster.connections(1, database: rigA.name) > 0)
         let retries = rigA.retries() + rigB.retries()
-        print("galera: two pools PATCHing one post through nodes 0 and 1 for 4 s: \(statuses.current), certification conflicts \(conflicts), retries \(retries)")
+        print(
+            "galera: two pools PATCHing one post through nodes 0 and 1 for 4 s: \(statuses.current), certification conflicts \(conflicts), retries \(retries)")
         rigA.stop()
         rigB.stop()
     }
@@ -160,9 +179,13 @@ struct GaleraTests {
         let urls = [cluster.url(database: name), "mariadb://\(GaleraCluster.appUser)@127.0.0.1:\(cluster.nodes[1].sqlPort)/\(name)"]
         let runs = urls.map { url in
             BackgroundLoad {
-                try run([Paths.perchBinary, "migrate"], environment: ["PATH": "/usr/bin:/bin", "PERCH_ENV": "development",
-                                                                     "PERCH_DATABASE_URL": url,
-                                                                     "PERCH_MIGRATIONS_DIR": PrivateMariaDB.migrationsDirectory.path])
+                try run(
+                    [Paths.perchBinary, "migrate"],
+                    environment: [
+                        "PATH": "/usr/bin:/bin", "PERCH_ENV": "development",
+                        "PERCH_DATABASE_URL": url,
+                        "PERCH_MIGRATIONS_DIR": PrivateMariaDB.migrationsDirectory.path
+                    ])
             }
         }
         let results = try runs.map { try $0.result(seconds: 120) }
@@ -198,7 +221,8 @@ private final class ClusterRig {
         self.cluster = cluster
         let database = try database ?? cluster.makeMigratedDatabase()
         self.database = database
-        let url = "mariadb://\(GaleraCluster.appUser)@" + order.map { "127.0.0.1:\(cluster.nodes[$0].sqlPort)" }.joined(separator: ",")
+        let url =
+            "mariadb://\(GaleraCluster.appUser)@" + order.map { "127.0.0.1:\(cluster.nodes[$0].sqlPort)" }.joined(separator: ",")
             + "/\(database.database ?? "")?connect_timeout=2"
         var environment = other?.environment ?? FaultTests.appEnvironment(database)
         environment["PERCH_DATABASE_URL"] = url
@@ -224,8 +248,9 @@ private final class ClusterRig {
     var loadRunning: Bool { running.current }
 
     func write(client c: Int, index: Int) throws -> TestResponse {
-        try client.execute(.post, "/api/v1/posts", json: ["title": .string("c\(c)-\(index)"), "content": .string("by \(c), \(index)"), "published": true],
-                           headers: [.authorization: "Bearer \(token)"])
+        try client.execute(
+            .post, "/api/v1/posts", json: ["title": .string("c\(c)-\(index)"), "content": .string("by \(c), \(index)"), "published": true],
+            headers: [.authorization: "Bearer \(token)"])
     }
 
     /// `clients` writers, each POSTing one post after another until a second after `endFault()` (20 s at most).
@@ -234,8 +259,10 @@ private final class ClusterRig {
         running.withLock { $0 = true }
         return BackgroundLoad { [self] in
             defer { running.withLock { $0 = false } }
-            return recordedLoad(clients: Self.clients, seconds: 20, pause: 0.01,
-                                until: { last in faultOver.current.map { last.started > $0.addingTimeInterval(1) } ?? false }) { c, i in
+            return recordedLoad(
+                clients: Self.clients, seconds: 20, pause: 0.01,
+                until: { last in faultOver.current.map { last.started > $0.addingTimeInterval(1) } ?? false }
+            ) { c, i in
                 try self.write(client: c, index: i)
             }
         }

@@ -1,7 +1,7 @@
 import Foundation
 import Sodium
-import Testing
 import TestSupport
+import Testing
 
 /// The failed-login limit holds across workers: guesses that arrive together, each verified by another
 /// worker at full Argon2 cost, cannot all slip under the limit before any of them is counted.
@@ -24,7 +24,8 @@ struct LoginThrottleTests {
         let statuses = Locked([Int]())
         DispatchQueue.concurrentPerform(iterations: guesses) { i in
             let guess = LiveTestClient(host: "127.0.0.1", port: nginx.port)
-            let status = (try? guess.execute(.post, "/api/v1/auth/login", form: [("username", "ada@example.com"), ("password", "guess number \(i)")]))?.status.code ?? 0
+            let status =
+                (try? guess.execute(.post, "/api/v1/auth/login", form: [("username", "ada@example.com"), ("password", "guess number \(i)")]))?.status.code ?? 0
             statuses.withLock { $0.append(status) }
         }
         let seen = statuses.withLock { $0 }

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `perch serve` refuses root unless PERCH_ALLOW_ROOT=1 (README, configuration). Only root can check it; CI

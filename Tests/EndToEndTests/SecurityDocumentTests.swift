@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// SECURITY.md's ASVS table names the tests that show each requirement as `Suite/test`: each must exist (a
 /// file that declares the suite, or is named after it, with that test function), so a renamed or removed
@@ -25,7 +25,8 @@ import TestSupport
         let sources = try files.map { ($0, try String(contentsOfFile: tests + "/" + $0, encoding: .utf8)) }
         for (suite, test) in references {
             let homes = sources.filter { path, text in
-                path.hasSuffix("/\(suite).swift") || text.contains("struct \(suite) ") || text.contains("struct \(suite): ") || text.contains("extension \(suite) ")
+                path.hasSuffix("/\(suite).swift") || text.contains("struct \(suite) ") || text.contains("struct \(suite): ")
+                    || text.contains("extension \(suite) ")
             }
             #expect(homes.contains { $0.1.contains("func \(test)(") }, "SECURITY.md names \(suite)/\(test), which does not exist")
         }

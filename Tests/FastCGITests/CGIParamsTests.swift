@@ -1,6 +1,7 @@
-@testable import FastCGI
 import Glibc
 import Testing
+
+@testable import FastCGI
 
 /// The request's parameters as the worker reads them from libfcgi's `NAME=value` strings.
 @Suite struct CGIParamsTests {

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A seeded mutation fuzzer over the worker's input path: valid FastCGI requests with bytes flipped,
@@ -24,7 +25,10 @@ struct FuzzTests {
                 bytes = Array(bytes.prefix(Int.random(in: 0..<bytes.count, using: &random)))
             case 2:  // forge a record's content length (header bytes 4-5 of some record start)
                 let offset = 8 * Int.random(in: 0...max(0, bytes.count / 8 - 1), using: &random)
-                if offset + 6 <= bytes.count { bytes[offset + 4] = 0xff; bytes[offset + 5] = UInt8.random(in: 0...255, using: &random) }
+                if offset + 6 <= bytes.count {
+                    bytes[offset + 4] = 0xff
+                    bytes[offset + 5] = UInt8.random(in: 0...255, using: &random)
+                }
             case 3:  // repeat a slice
                 let start = Int.random(in: 0...bytes.count, using: &random)
                 let end = min(bytes.count, start + Int.random(in: 0...64, using: &random))
@@ -37,8 +41,9 @@ struct FuzzTests {
                 bytes.insert(contentsOf: record, at: min(16, bytes.count))
             case 6:  // a management record (request id 0: GET_VALUES or an unknown type) whose name claims up to 2 GB, at a
                 // record boundary: first, after the BEGIN_REQUEST, or in the body before its last (empty) STDIN record
-                let record = FastCGIConnection.record(type: Bool.random(using: &random) ? 9 : 11, requestID: 0,
-                                                      content: [0xff, 0xff, 0xff, UInt8.random(in: 0...255, using: &random), 0x81, 0, 0, 0])
+                let record = FastCGIConnection.record(
+                    type: Bool.random(using: &random) ? 9 : 11, requestID: 0,
+                    content: [0xff, 0xff, 0xff, UInt8.random(in: 0...255, using: &random), 0x81, 0, 0, 0])
                 bytes.insert(contentsOf: record, at: [0, min(16, bytes.count), max(0, bytes.count - 8)].randomElement(using: &random)!)
             default:  // random tail
                 bytes += (0..<Int.random(in: 1...128, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }

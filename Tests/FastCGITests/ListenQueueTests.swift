@@ -1,9 +1,11 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import FastCGI
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// PHP-FPM's `listen queue` on the status page: connections nobody has accepted yet, read from the kernel.

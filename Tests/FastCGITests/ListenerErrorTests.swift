@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where `perch serve` binds (Listener): a socket another server answers on is never taken over, a socket file
@@ -12,8 +13,9 @@ struct ListenerErrorTests {
     private let environment = ["PATH": "/usr/bin:/bin", "PERCH_ENV": "development", "PERCH_WORKERS": "2"]
 
     private func health(_ socketPath: String) throws -> CommandResult {
-        try run(["/usr/bin/cgi-fcgi", "-bind", "-connect", socketPath],
-                environment: ["REQUEST_METHOD": "GET", "REQUEST_URI": "/api/v1/health", "PATH": "/usr/bin:/bin"], seconds: 20)
+        try run(
+            ["/usr/bin/cgi-fcgi", "-bind", "-connect", socketPath],
+            environment: ["REQUEST_METHOD": "GET", "REQUEST_URI": "/api/v1/health", "PATH": "/usr/bin:/bin"], seconds: 20)
     }
 
     private func serve(listen: String) throws -> CommandResult {

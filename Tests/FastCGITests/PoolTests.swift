@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The pool as operators meet it: the real binary, real signals, real nginx in front. Serialized because
@@ -280,15 +281,18 @@ struct PoolTests {
         let workers = Set(pool.workerPIDs)
         var generator = SeededGenerator(seed: 42)
         var attacks: [[UInt8]] = [
-            [1, 1, 0],                                                         // truncated header
-            [1, 1, 0, 1, 0xff, 0xff, 0xff, 0] + [UInt8](repeating: 0, count: 100), // absurd length, short content
-            [9, 9, 9, 9, 9, 9, 9, 9, 9, 9],                                    // wrong version
-            FastCGIConnection.record(type: 77, content: [1, 2, 3]),             // unknown record type
-            FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 4, content: [0xff, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff]), // a param claiming gigabytes
-            FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 4, content: [0x80, 0, 0, 5, 1]) + FastCGIConnection.record(type: 4, content: []), // truncated name
-            FastCGIConnection.params(["A": "B"]),                                // params before begin
+            [1, 1, 0],  // truncated header
+            [1, 1, 0, 1, 0xff, 0xff, 0xff, 0] + [UInt8](repeating: 0, count: 100),  // absurd length, short content
+            [9, 9, 9, 9, 9, 9, 9, 9, 9, 9],  // wrong version
+            FastCGIConnection.record(type: 77, content: [1, 2, 3]),  // unknown record type
+            // a param claiming gigabytes
+            FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 4, content: [0xff, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff]),
+            // truncated name
+            FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 4, content: [0x80, 0, 0, 5, 1]) + FastCGIConnection.record(type: 4, content: []),
+            FastCGIConnection.params(["A": "B"]),  // params before begin
             // Found by FuzzTests: lengths whose sum overflows made libfcgi's Malloc assert and abort the worker.
-            FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 4, content: [0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xfe]) + FastCGIConnection.record(type: 4, content: []),
+            FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 4, content: [0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xfe])
+                + FastCGIConnection.record(type: 4, content: [])
         ]
         for _ in 0..<40 { attacks.append((0..<Int.random(in: 1...512, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }) }
         for attack in attacks {
@@ -345,12 +349,18 @@ struct PoolTests {
         let end = FastCGIConnection.record(type: 4, content: [])
         let health = FastCGIConnection.params(fastCGIParams("/api/v1/health")) + FastCGIConnection.stdin([])
         let attacks: [(String, [UInt8])] = [
-            ("another id's empty PARAMS ends nothing", FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 4, requestID: 2, content: [])
-                + FastCGIConnection.record(type: 4, content: overflow) + end),
-            ("another id's PARAMS are not joined", FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 4, content: [1, 0, 0x61])
-                + FastCGIConnection.record(type: 4, requestID: 2, content: [8, 0]) + FastCGIConnection.record(type: 4, content: overflow) + end),
+            (
+                "another id's empty PARAMS ends nothing",
+                FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 4, requestID: 2, content: [])
+                    + FastCGIConnection.record(type: 4, content: overflow) + end
+            ),
+            (
+                "another id's PARAMS are not joined",
+                FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 4, content: [1, 0, 0x61])
+                    + FastCGIConnection.record(type: 4, requestID: 2, content: [8, 0]) + FastCGIConnection.record(type: 4, content: overflow) + end
+            ),
             ("GET_VALUES before the request", FastCGIConnection.record(type: 9, requestID: 0, content: overflow) + FastCGIConnection.beginRequest() + health),
-            ("GET_VALUES inside the request", FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 9, requestID: 0, content: overflow) + health),
+            ("GET_VALUES inside the request", FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 9, requestID: 0, content: overflow) + health)
         ]
         for (name, attack) in attacks {
             let connection = try FastCGIConnection(unixPath: pool.socketPath, receiveTimeout: 5)
@@ -365,8 +375,9 @@ struct PoolTests {
         #expect(pool.process.log.contains("a management record (type 9) claims more bytes"))
         // A well-formed GET_VALUES is still libfcgi's to answer, and the request after it is served.
         let query = try FastCGIConnection(unixPath: pool.socketPath, receiveTimeout: 5)
-        query.send(FastCGIConnection.record(type: 9, requestID: 0, content: [15, 0] + Array("FCGI_MPXS_CONNS".utf8))
-            + FastCGIConnection.request(fastCGIParams("/api/v1/health")))
+        query.send(
+            FastCGIConnection.record(type: 9, requestID: 0, content: [15, 0] + Array("FCGI_MPXS_CONNS".utf8))
+                + FastCGIConnection.request(fastCGIParams("/api/v1/health")))
         #expect(query.readResponse()?.contains(#"{"status":"ok"}"#) == true)
     }
 
@@ -417,8 +428,10 @@ struct PoolTests {
         #expect((json["accepted_conn"] as? Int ?? 0) >= 2)
         #expect((json["processes"] as? [[String: Any]])?.count == 2)
         #expect(json["version"] as? String != nil, "the status page names the version")
-        for key in ["start_time", "idle_processes", "active_processes", "max_active_processes", "max_children_reached", "slow_requests",
-                    "password_hashes_in_progress"] {
+        for key in [
+            "start_time", "idle_processes", "active_processes", "max_active_processes", "max_children_reached", "slow_requests",
+            "password_hashes_in_progress"
+        ] {
             #expect(json[key] != nil, "missing \(key)")
         }
         let outsider = try FastCGIConnection(unixPath: pool.socketPath)
@@ -428,8 +441,9 @@ struct PoolTests {
 
     @Test func tcpSocketHonoursTheAllowedClientsList() throws {
         let port = try freeLoopbackPort()
-        let pool = try PerchPool(workers: 1, environment: ["PERCH_LISTEN": "127.0.0.1:\(port)", "PERCH_ALLOWED_CLIENTS": "127.0.0.2"],
-                                 waitForSocketFile: false)
+        let pool = try PerchPool(
+            workers: 1, environment: ["PERCH_LISTEN": "127.0.0.1:\(port)", "PERCH_ALLOWED_CLIENTS": "127.0.0.2"],
+            waitForSocketFile: false)
         #expect(eventually(seconds: 5) { canConnect(port: port) })
         let allowed = try FastCGIConnection(host: "127.0.0.1", port: port, from: "127.0.0.2")
         allowed.send(FastCGIConnection.request(fastCGIParams("/api/v1/health")))
@@ -475,11 +489,13 @@ struct SocketSourceTests {
         let path = directory + "/activated.sock"
         let fd = try listeningUnixSocket(path)
         defer { close(fd) }
-        let child = try ChildProcess([Paths.perchBinary, "serve"], environment: ["LISTEN_FDS": "1", "PERCH_WORKERS": "2", "PERCH_ENV": "development", "PATH": "/usr/bin:/bin"],
-                                     fds: [3: fd], logPath: directory + "/log", listenPIDVariable: "LISTEN_PID")
+        let child = try ChildProcess(
+            [Paths.perchBinary, "serve"], environment: ["LISTEN_FDS": "1", "PERCH_WORKERS": "2", "PERCH_ENV": "development", "PATH": "/usr/bin:/bin"],
+            fds: [3: fd], logPath: directory + "/log", listenPIDVariable: "LISTEN_PID")
         defer { child.terminate() }
-        let result = try run(["/usr/bin/cgi-fcgi", "-bind", "-connect", path],
-                             environment: ["REQUEST_METHOD": "GET", "REQUEST_URI": "/api/v1/health", "PATH": "/usr/bin:/bin"], seconds: 20)
+        let result = try run(
+            ["/usr/bin/cgi-fcgi", "-bind", "-connect", path],
+            environment: ["REQUEST_METHOD": "GET", "REQUEST_URI": "/api/v1/health", "PATH": "/usr/bin:/bin"], seconds: 20)
         #expect(result.output.contains("Status: 200 OK"), "\(result.output) \(child.log)")
         #expect(result.output.contains(#"{"status":"ok"}"#))
         #expect(child.log.contains("systemd"))
@@ -489,20 +505,24 @@ struct SocketSourceTests {
     @Test func spawnedBySpawnFcgiOnFdZero() throws {
         let directory = Paths.makeTemporaryDirectory()
         let path = directory + "/spawned.sock"
-        let child = try ChildProcess(["/usr/bin/spawn-fcgi", "-n", "-s", path, "--", Paths.perchBinary, "serve"],
-                                     environment: ["PATH": "/usr/bin:/bin", "PERCH_ENV": "development"], logPath: directory + "/log")
+        let child = try ChildProcess(
+            ["/usr/bin/spawn-fcgi", "-n", "-s", path, "--", Paths.perchBinary, "serve"],
+            environment: ["PATH": "/usr/bin:/bin", "PERCH_ENV": "development"], logPath: directory + "/log")
         defer { child.terminate() }
         #expect(eventually(seconds: 10) { FileManager.default.fileExists(atPath: path) })
-        let result = try run(["/usr/bin/cgi-fcgi", "-bind", "-connect", path],
-                             environment: ["REQUEST_METHOD": "GET", "REQUEST_URI": "/api/v1/health", "PATH": "/usr/bin:/bin"], seconds: 20)
+        let result = try run(
+            ["/usr/bin/cgi-fcgi", "-bind", "-connect", path],
+            environment: ["REQUEST_METHOD": "GET", "REQUEST_URI": "/api/v1/health", "PATH": "/usr/bin:/bin"], seconds: 20)
         #expect(result.output.contains("Status: 200 OK"), "\(result.output) \(child.log)")
         #expect(child.children.isEmpty, "spawned on fd 0 it is a single worker, no pool")
     }
 
     @Test func plainCGIAnswersOneRequest() throws {
-        let result = try run([Paths.perchBinary, "serve"], environment: [
-            "GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "GET", "REQUEST_URI": "/api/v1/health", "PATH": "/usr/bin:/bin", "PERCH_ENV": "development",
-        ])
+        let result = try run(
+            [Paths.perchBinary, "serve"],
+            environment: [
+                "GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "GET", "REQUEST_URI": "/api/v1/health", "PATH": "/usr/bin:/bin", "PERCH_ENV": "development"
+            ])
         #expect(result.status == 0)
         #expect(result.output.contains("Status: 200 OK\r\n"))  // stdout; the access log line went to stderr
         #expect(result.output.hasSuffix(#"{"status":"ok"}"#))

@@ -1,6 +1,7 @@
 import Glibc
-import Testing
 import TestSupport
+import Testing
+
 @testable import FastCGI
 
 /// The pre-check's verdicts on one socket pair (the peer's bytes written and its side shut). libfcgi serves the
@@ -12,7 +13,10 @@ import TestSupport
     static func verdict(_ bytes: [UInt8]) -> RecordCheck.Verdict {
         var pair: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0 else { return .closed }
-        defer { close(pair[0]); close(pair[1]) }
+        defer {
+            close(pair[0])
+            close(pair[1])
+        }
         _ = bytes.withUnsafeBytes { send(pair[1], $0.baseAddress, $0.count, 0) }
         shutdown(pair[1], Int32(SHUT_WR))
         var check = RecordCheck()
@@ -20,14 +24,16 @@ import TestSupport
     }
 
     @Test func anotherIDsEmptyParamsDoNotEndTheCheck() {
-        let bytes = FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 4, requestID: 2, content: [])
+        let bytes =
+            FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 4, requestID: 2, content: [])
             + FastCGIConnection.record(type: 4, content: Self.overflow) + FastCGIConnection.record(type: 4, content: [])
         #expect(Self.verdict(bytes) == .malformed("a param claims more bytes than were sent"))
     }
 
     @Test func anotherIDsParamsAreNotJoined() {
         // Joined, [1 0 a][8 0 <8 bytes>] fits; request 1's own stream is [1 0 a] + the overflowing pair.
-        let bytes = FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 4, content: [1, 0, 0x61])
+        let bytes =
+            FastCGIConnection.beginRequest() + FastCGIConnection.record(type: 4, content: [1, 0, 0x61])
             + FastCGIConnection.record(type: 4, requestID: 2, content: [8, 0]) + FastCGIConnection.record(type: 4, content: Self.overflow)
             + FastCGIConnection.record(type: 4, content: [])
         #expect(Self.verdict(bytes) == .malformed("a param claims more bytes than were sent"))
@@ -50,7 +56,9 @@ import TestSupport
         let getValues = FastCGIConnection.record(type: 9, requestID: 0, content: Self.overflow)
         let unknown = FastCGIConnection.record(type: 11, requestID: 0, content: Self.overflow)
         #expect(Self.verdict(request + getValues + FastCGIConnection.stdin([])) == .malformed("a management record (type 9) claims more bytes than it holds"))
-        #expect(Self.verdict(request + FastCGIConnection.stdin([1, 2], end: false) + unknown) == .malformed("a management record (type 11) claims more bytes than it holds"))
+        #expect(
+            Self.verdict(request + FastCGIConnection.stdin([1, 2], end: false) + unknown)
+                == .malformed("a management record (type 11) claims more bytes than it holds"))
         // Honest ones pass, wherever they come; more than a handful is refused.
         let honest = FastCGIConnection.record(type: 9, requestID: 0, content: [15, 0] + Array("FCGI_MPXS_CONNS".utf8))
         #expect(Self.verdict(request + honest + FastCGIConnection.stdin([1])) == .ready)

@@ -1,6 +1,7 @@
-@testable import FastCGI
 import Glibc
 import Testing
+
+@testable import FastCGI
 
 /// The pool-wide permits the app takes around password hashes: one budget for every slot of the scoreboard
 /// (shared memory, so every worker process sees the same flags), freed with a dead worker's slot.
@@ -45,6 +46,7 @@ import Testing
         kill(child, SIGKILL)
         var status: Int32 = 0
         waitpid(child, &status, 0)
-        close(ready[0]); close(ready[1])
+        close(ready[0])
+        close(ready[1])
     }
 }

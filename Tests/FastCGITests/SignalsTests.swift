@@ -1,6 +1,7 @@
-@testable import FastCGI
 import Glibc
 import Testing
+
+@testable import FastCGI
 
 /// Signals arrive only inside `Signals.wait`; they must arrive even when the descriptors are ready at once.
 @Suite(.serialized) struct SignalsTests {
@@ -9,7 +10,10 @@ import Testing
         defer { Signals.resetForExec() }
         var ends: [Int32] = [0, 0]
         pipe(&ends)
-        defer { close(ends[0]); close(ends[1]) }
+        defer {
+            close(ends[0])
+            close(ends[1])
+        }
         _ = write(ends[1], "x", 1)  // always readable: ppoll never has to sleep
 
         raise(SIGUSR2)  // blocked outside wait: pending

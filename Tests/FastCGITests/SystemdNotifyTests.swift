@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Type=notify as systemd reads it: the real binary sends datagrams to the unix socket named by NOTIFY_SOCKET.
@@ -24,7 +25,8 @@ struct SystemdNotifyTests {
         let usec = reloading.split(separator: "\n").first { $0.hasPrefix("MONOTONIC_USEC=") }.flatMap { Int64($0.dropFirst("MONOTONIC_USEC=".count)) }
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
-        #expect(usec.map { $0 > 0 && $0 <= Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1_000 } == true, "MONOTONIC_USEC is CLOCK_MONOTONIC: \(reloading)")
+        #expect(
+            usec.map { $0 > 0 && $0 <= Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1_000 } == true, "MONOTONIC_USEC is CLOCK_MONOTONIC: \(reloading)")
         #expect(notify.next(containing: "READY=1") != nil, "READY=1 again once the reloaded pool serves: \(notify.seen)")
         #expect(pool.process.log.contains("reloaded"), "\(pool.process.log)")
 

@@ -15,8 +15,9 @@ import Testing
     }
 
     @Test func parsesSocketURLWithSeparatePassword() throws {
-        let c = try DatabaseConfiguration(url: "mariadb://app@localhost/perch?socket=/run/mysqld/mysqld.sock",
-                                          password: "from-env")
+        let c = try DatabaseConfiguration(
+            url: "mariadb://app@localhost/perch?socket=/run/mysqld/mysqld.sock",
+            password: "from-env")
         #expect(c.endpoint == .socket(path: "/run/mysqld/mysqld.sock"))
         #expect(c.password == "from-env")
         #expect(c.database == "perch")
@@ -60,14 +61,17 @@ import Testing
         ("mariadb://u:p%zz@h/db", "percent-encoding in password"),
         ("mariadb://u:p%+1@h/db", "percent-encoding in password"),  // no sign allowed in an escape
         ("mariadb://u:p%4@h/db", "percent-encoding in password"),
-        ("mariadb://u@h/d%FFb", "percent-encoding in database"),    // not UTF-8
+        ("mariadb://u@h/d%FFb", "percent-encoding in database")  // not UTF-8
     ])
     func malformedURLsGiveClearErrors(url: String, fragment: String) {
         do {
             _ = try DatabaseConfiguration(url: url)
             Issue.record("accepted \(url)")
         } catch let error as DatabaseError {
-            guard case let .configuration(message) = error else { Issue.record("wrong error \(error)"); return }
+            guard case .configuration(let message) = error else {
+                Issue.record("wrong error \(error)")
+                return
+            }
             #expect(message.contains("malformed database URL"))
             #expect(message.contains(fragment), "\(message)")
         } catch {

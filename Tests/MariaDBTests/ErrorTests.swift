@@ -6,7 +6,8 @@ import Testing
 @Suite struct ErrorTests {
     @Test func duplicateKeyIsTypedWithTheKeyNameAndWithoutTheValue() throws {
         let db = try freshConnection()
-        try db.execute("""
+        try db.execute(
+            """
             CREATE TABLE users (id INT PRIMARY KEY AUTO_INCREMENT, email VARCHAR(100) NOT NULL,
                                 UNIQUE KEY users_email_unique (email))
             """)
@@ -31,7 +32,10 @@ import Testing
             try db.execute("INSERT INTO child VALUES (?, ?)", [1, 99])
             Issue.record("orphan accepted")
         } catch let error as DatabaseError {
-            guard case .foreignKeyViolation = error else { Issue.record("got \(error)"); return }
+            guard case .foreignKeyViolation = error else {
+                Issue.record("got \(error)")
+                return
+            }
         }
     }
 
@@ -42,7 +46,10 @@ import Testing
             try db.execute("INSERT INTO t VALUES (?)", ["hunter2-not-a-number"])
             Issue.record("accepted")
         } catch let error as DatabaseError {
-            guard case let .server(code, _) = error else { Issue.record("got \(error)"); return }
+            guard case .server(let code, _) = error else {
+                Issue.record("got \(error)")
+                return
+            }
             #expect(code == 1366)
             #expect(!"\(error)".contains("hunter2"))
         }
@@ -53,7 +60,7 @@ import Testing
         #expect {
             try db.query("SELEC 1")
         } throws: { error in
-            guard case let .server(code, message) = error as? DatabaseError else { return false }
+            guard case .server(let code, let message) = error as? DatabaseError else { return false }
             return code == 1064 && message.contains("syntax")
         }
     }
@@ -69,7 +76,10 @@ import Testing
         } catch {
             #expect(!"\(error)".contains("hunter2"))
             #expect(!String(reflecting: error).contains("hunter2"))
-            guard case let .server(code, _) = error as? DatabaseError else { Issue.record("got \(error)"); return }
+            guard case .server(let code, _) = error as? DatabaseError else {
+                Issue.record("got \(error)")
+                return
+            }
             #expect(code == 1045)  // access denied
         }
         #expect(db.ping(timeout: 1) == false)

@@ -22,7 +22,7 @@ final class MigrationFolder {
 
 let twoFiles = [
     "0001_first.sql": "CREATE TABLE a (id INT PRIMARY KEY);\nINSERT INTO a VALUES (1);",
-    "0002_second.sql": "-- b depends on a\nCREATE TABLE b (id INT PRIMARY KEY, a_id INT NOT NULL, FOREIGN KEY (a_id) REFERENCES a (id));",
+    "0002_second.sql": "-- b depends on a\nCREATE TABLE b (id INT PRIMARY KEY, a_id INT NOT NULL, FOREIGN KEY (a_id) REFERENCES a (id));"
 ]
 
 @Suite struct MigrationTests {
@@ -38,7 +38,10 @@ let twoFiles = [
         let status = try migrator.status()
         #expect(status.map(\.name) == ["0001_first.sql", "0002_second.sql"])
         for entry in status {
-            guard case .applied = entry.state else { Issue.record("\(entry)"); continue }
+            guard case .applied = entry.state else {
+                Issue.record("\(entry)")
+                continue
+            }
         }
         #expect(status[0].description.hasPrefix("applied  0001_first.sql  20"))
         let sums = try db.query("SELECT checksum FROM schema_migrations ORDER BY version").map { try $0.get("checksum", as: String.self) }
@@ -58,9 +61,14 @@ let twoFiles = [
         try folder.write("0001_first.sql", "CREATE TABLE a (id BIGINT PRIMARY KEY);")
         try folder.write("0003_third.sql", "CREATE TABLE c (id INT);")
         #expect(throws: MigrationError.changedAfterApply(file: "0001_first.sql")) { try migrator.migrate() }
-        guard case .changed = try migrator.status()[0].state else { Issue.record("status not changed"); return }
+        guard case .changed = try migrator.status()[0].state else {
+            Issue.record("status not changed")
+            return
+        }
         // Nothing after the refusal ran.
-        #expect(try db.query("SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'c'")[0].get("n", as: Int.self) == 0)
+        #expect(
+            try db.query("SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'c'")[0].get("n", as: Int.self)
+                == 0)
     }
 
     @Test func aMissingAppliedFileIsRefused() throws {
@@ -70,14 +78,17 @@ let twoFiles = [
         try migrator.migrate()
         try folder.remove("0002_second.sql")
         #expect(throws: MigrationError.missingAppliedFile(file: "0002_second.sql")) { try migrator.migrate() }
-        guard case .missing = try migrator.status()[1].state else { Issue.record("status not missing"); return }
+        guard case .missing = try migrator.status()[1].state else {
+            Issue.record("status not missing")
+            return
+        }
     }
 
     @Test func aBrokenFileStopsTheRunAndNamesTheStatement() throws {
         let folder = try MigrationFolder([
             "0001_ok.sql": "CREATE TABLE a (id INT);",
             "0002_broken.sql": "CREATE TABLE b (id INT);\n\nINSERT INTO b VALUES (1);\nCREATE TABEL oops (id INT);\nCREATE TABLE never (id INT);",
-            "0003_after.sql": "CREATE TABLE c (id INT);",
+            "0003_after.sql": "CREATE TABLE c (id INT);"
         ])
         let db = try freshConnection()
         let migrator = Migrator(connection: db, directory: folder.url)
@@ -85,14 +96,18 @@ let twoFiles = [
             try migrator.migrate()
             Issue.record("broken migration applied")
         } catch let error as MigrationError {
-            guard case let .statementFailed(file, index, line, firstLine, underlying) = error else {
-                Issue.record("got \(error)"); return
+            guard case .statementFailed(let file, let index, let line, let firstLine, let underlying) = error else {
+                Issue.record("got \(error)")
+                return
             }
             #expect(file == "0002_broken.sql")
             #expect(index == 3)
             #expect(line == 4)
             #expect(firstLine == "CREATE TABEL oops (id INT)")
-            guard case .server(1064, _) = underlying else { Issue.record("got \(underlying)"); return }
+            guard case .server(1064, _) = underlying else {
+                Issue.record("got \(underlying)")
+                return
+            }
             #expect("\(error)".contains("0002_broken.sql failed at statement 3 (line 4: CREATE TABEL oops (id INT))"))
         }
         #expect(try migrator.status().map(\.state.isPending) == [false, true, true])
@@ -113,7 +128,7 @@ let twoFiles = [
     @Test func twoConcurrentRunsApplyOnce() throws {
         let folder = try MigrationFolder([
             "0001_slow.sql": "CREATE TABLE a (id INT);\nDO SLEEP(0.5);\nINSERT INTO a VALUES (1);",
-            "0002_more.sql": "INSERT INTO a VALUES (2);",
+            "0002_more.sql": "INSERT INTO a VALUES (2);"
         ])
         let configuration = try PrivateMariaDB.shared.makeDatabase()
         let results = Locked([[String]]())
@@ -147,26 +162,32 @@ let twoFiles = [
             ["Alice@Example.com", "x", .date(now), .date(now)])
         // Email is unique case-insensitively, by the named key.
         #expect(throws: DatabaseError.duplicateKey(key: "users_email_unique")) {
-            try db.execute("INSERT INTO users (email, hashed_password, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                           ["alice@EXAMPLE.com", "y", .date(now), .date(now)])
+            try db.execute(
+                "INSERT INTO users (email, hashed_password, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                ["alice@EXAMPLE.com", "y", .date(now), .date(now)])
         }
         let defaults = try db.query("SELECT email_normalized, is_active, is_superuser FROM users WHERE id = ?", [.int(user.lastInsertID)])[0]
         #expect(try defaults.get("email_normalized", as: String.self) == "alice@example.com")
         #expect(try defaults.get("is_active", as: Bool.self) == true)
         #expect(try defaults.get("is_superuser", as: Bool.self) == false)
 
-        let post = try db.execute("INSERT INTO posts (author_id, title, content, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-                                  [.int(user.lastInsertID), "t", "c", .date(now), .date(now)])
+        let post = try db.execute(
+            "INSERT INTO posts (author_id, title, content, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+            [.int(user.lastInsertID), "t", "c", .date(now), .date(now)])
         #expect(try db.query("SELECT version, published FROM posts WHERE id = ?", [.int(post.lastInsertID)])[0].get("version", as: Int.self) == 1)
-        try db.execute("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-                       [42, .int(user.lastInsertID), .date(now), .date(now.addingTimeInterval(3600))])
-        try db.execute("INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-                       [.bytes(Data(repeating: 7, count: 32)), 42, .date(now), .date(now)])
-        try db.execute("INSERT INTO login_attempts (email_normalized, client_address, attempted_at) VALUES (?, ?, ?)",
-                       ["alice@example.com", "2001:db8::1", .date(now)])
+        try db.execute(
+            "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            [42, .int(user.lastInsertID), .date(now), .date(now.addingTimeInterval(3600))])
+        try db.execute(
+            "INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            [.bytes(Data(repeating: 7, count: 32)), 42, .date(now), .date(now)])
+        try db.execute(
+            "INSERT INTO login_attempts (email_normalized, client_address, attempted_at) VALUES (?, ?, ?)",
+            ["alice@example.com", "2001:db8::1", .date(now)])
         #expect {
-            try db.execute("INSERT INTO posts (author_id, title, content, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-                           [999, "t", "c", .date(now), .date(now)])
+            try db.execute(
+                "INSERT INTO posts (author_id, title, content, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                [999, "t", "c", .date(now), .date(now)])
         } throws: { error in
             if case .foreignKeyViolation = error as? DatabaseError { return true }
             return false

@@ -12,11 +12,12 @@ import Testing
             ;
             """
         let statements = SQLSplitter.split(sql)
-        #expect(statements.map(\.text) == [
-            "CREATE TABLE a (s VARCHAR(10) DEFAULT 'x;y')",
-            "INSERT INTO a VALUES ('it''s; fine'), (\"dq;\"), ('back\\'slash;')",
-            "SELECT `we;ird` FROM a",
-        ])
+        #expect(
+            statements.map(\.text) == [
+                "CREATE TABLE a (s VARCHAR(10) DEFAULT 'x;y')",
+                "INSERT INTO a VALUES ('it''s; fine'), (\"dq;\"), ('back\\'slash;')",
+                "SELECT `we;ird` FROM a"
+            ])
         #expect(statements.map(\.line) == [2, 4, 5])
     }
 

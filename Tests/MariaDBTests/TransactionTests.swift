@@ -63,7 +63,10 @@ struct Boom: Error {}
             let (first, second) = me == 0 ? (1, 2) : (2, 1)
             do {
                 try db.transaction(maxAttempts: 3) {
-                    let attempt = attempts.withLock { $0[me] += 1; return $0[me] }
+                    let attempt = attempts.withLock {
+                        $0[me] += 1
+                        return $0[me]
+                    }
                     try db.execute("UPDATE t SET n = n + 1 WHERE id = ?", [.integer(first)])
                     if attempt == 1 {
                         lockedFirst[me].signal()

@@ -5,7 +5,8 @@ import Testing
 @Suite struct ValueTests {
     @Test func everyBindableTypeRoundTrips() throws {
         let db = try freshConnection()
-        try db.execute("""
+        try db.execute(
+            """
             CREATE TABLE t (id BIGINT PRIMARY KEY AUTO_INCREMENT, i64 BIGINT, i INT, b BOOL, d DOUBLE,
                             s VARCHAR(100), blob_ VARBINARY(100), at DATETIME(6), u BIGINT UNSIGNED)
             """)
@@ -13,8 +14,10 @@ import Testing
         let bytes = Data([0, 1, 2, 0xFF, 0x27, 0x5C])
         let insert = try db.execute(
             "INSERT INTO t (i64, i, b, d, s, blob_, at, u) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [.int(Int64.min), .integer(-42), .bool(true), .double(3.25), .string("héllo"), .bytes(bytes), .date(date),
-             .uint(UInt64.max)])
+            [
+                .int(Int64.min), .integer(-42), .bool(true), .double(3.25), .string("héllo"), .bytes(bytes), .date(date),
+                .uint(UInt64.max)
+            ])
         #expect(insert.affectedRows == 1)
         #expect(insert.lastInsertID == 1)
 
@@ -92,7 +95,7 @@ import Testing
             "' OR '1'='1",
             "\\'; SELECT 1; #",
             "Robert'); DROP TABLE Students;--",
-            "?", "%s", "\u{0}nul", "`backtick`", "/* comment */",
+            "?", "%s", "\u{0}nul", "`backtick`", "/* comment */"
         ]
         for s in nasty { try db.execute("INSERT INTO t (s) VALUES (?)", [.string(s)]) }
         let stored = try db.query("SELECT s FROM t ORDER BY id").map { try $0.get("s", as: String.self) }

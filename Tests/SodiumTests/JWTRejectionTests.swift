@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Sodium
 
 @Test func algNoneIsRejected() throws {
@@ -81,9 +82,12 @@ import Testing
 
 @Test func issuerAndAudienceAreChecked() throws {
     let signer = try JWTSigner(algorithm: .hs256, signingKey: hsKey(), issuer: "perch", audience: "perch-api")
-    var wrongIssuer = claims(); wrongIssuer.iss = "evil"
-    var wrongAudience = claims(); wrongAudience.aud = ["other-api"]
-    var audienceList = claims(); audienceList.aud = ["other-api", "perch-api"]
+    var wrongIssuer = claims()
+    wrongIssuer.iss = "evil"
+    var wrongAudience = claims()
+    wrongAudience.aud = ["other-api"]
+    var audienceList = claims()
+    audienceList.aud = ["other-api", "perch-api"]
     #expect(throws: JWTError.invalidIssuer) { try signer.verify(signer.sign(claims: wrongIssuer), now: testNow) }
     #expect(throws: JWTError.invalidAudience) { try signer.verify(signer.sign(claims: wrongAudience), now: testNow) }
     #expect(try signer.verify(signer.sign(claims: audienceList), now: testNow).aud == ["other-api", "perch-api"])
@@ -101,19 +105,19 @@ import Testing
     let good = forge(header: header, payload: validPayload, key: key)
     #expect(try signer.verify(good, now: testNow) == claims())
     let bad = [
-        #"{"sid":"sess-1","iat":1700000000,"exp":1700000900,"jti":"jti-1"}"#,            // no sub
-        #"{"sub":"42","sid":"sess-1","iat":1700000000,"jti":"jti-1"}"#,                 // no exp
-        #"{"sub":"42","sid":"sess-1","exp":1700000900,"jti":"jti-1"}"#,                 // no iat
-        #"{"sub":"42","sid":"sess-1","iat":1700000000,"exp":1700000900}"#,              // no jti
+        #"{"sid":"sess-1","iat":1700000000,"exp":1700000900,"jti":"jti-1"}"#,  // no sub
+        #"{"sub":"42","sid":"sess-1","iat":1700000000,"jti":"jti-1"}"#,  // no exp
+        #"{"sub":"42","sid":"sess-1","exp":1700000900,"jti":"jti-1"}"#,  // no iat
+        #"{"sub":"42","sid":"sess-1","iat":1700000000,"exp":1700000900}"#,  // no jti
         #"{"sub":42,"sid":"sess-1","iat":1700000000,"exp":1700000900,"jti":"jti-1"}"#,  // number as sub
-        #"{"sub":"42","sid":true,"iat":1700000000,"exp":1700000900,"jti":"jti-1"}"#,    // bool as sid
-        #"{"sub":"42","sid":"sess-1","iat":1700000000,"exp":true,"jti":"jti-1"}"#,      // bool as exp
-        #"{"sub":"42","sid":"sess-1","iat":1700000000,"exp":"1700000900","jti":"jti-1"}"#, // string as exp
-        #"{"sub":"42","sid":"sess-1","iat":1700000000,"exp":1700000900.5,"jti":"jti-1"}"#, // fraction
-        #"{"sub":"42","sid":"sess-1","iat":1700000000,"exp":1e400,"jti":"jti-1"}"#,     // out of range
+        #"{"sub":"42","sid":true,"iat":1700000000,"exp":1700000900,"jti":"jti-1"}"#,  // bool as sid
+        #"{"sub":"42","sid":"sess-1","iat":1700000000,"exp":true,"jti":"jti-1"}"#,  // bool as exp
+        #"{"sub":"42","sid":"sess-1","iat":1700000000,"exp":"1700000900","jti":"jti-1"}"#,  // string as exp
+        #"{"sub":"42","sid":"sess-1","iat":1700000000,"exp":1700000900.5,"jti":"jti-1"}"#,  // fraction
+        #"{"sub":"42","sid":"sess-1","iat":1700000000,"exp":1e400,"jti":"jti-1"}"#,  // out of range
         #"{"sub":"","sid":"sess-1","iat":1700000000,"exp":1700000900,"jti":"jti-1"}"#,  // empty sub
         #"{"sub":"42","sid":"sess-1","iat":1700000000,"exp":1700000900,"jti":"jti-1","aud":7}"#,
-        #"["sub"]"#, "null", "not json",
+        #"["sub"]"#, "null", "not json"
     ]
     for payload in bad {
         #expect(throws: JWTError.invalidClaims, "\(payload)") { try signer.verify(forge(header: header, payload: payload, key: key), now: testNow) }
@@ -126,18 +130,18 @@ import Testing
     let parts = segments(try signer.sign(claims: claims()))
     let inputs = [
         "", ".", "..", "...", "abc",
-        parts[0] + "." + parts[1],                                   // two segments
-        parts.joined(separator: ".") + "." + parts[2],               // four segments
+        parts[0] + "." + parts[1],  // two segments
+        parts.joined(separator: ".") + "." + parts[2],  // four segments
         parts.joined(separator: ".") + ".",
-        "bm90IGpzb24." + parts[1] + "." + parts[2],                  // header is not JSON
-        "e30." + parts[1] + "." + parts[2],                          // header without alg
-        parts[0] + "=." + parts[1] + "." + parts[2],                 // padding
+        "bm90IGpzb24." + parts[1] + "." + parts[2],  // header is not JSON
+        "e30." + parts[1] + "." + parts[2],  // header without alg
+        parts[0] + "=." + parts[1] + "." + parts[2],  // padding
         parts[0] + "." + parts[1] + "." + parts[2] + "=",
         " " + parts.joined(separator: "."),
-        String(repeating: "a", count: 1 << 20),                      // huge
+        String(repeating: "a", count: 1 << 20),  // huge
         String(repeating: "a", count: 1 << 20) + "." + parts[1] + "." + parts[2],
         String(repeating: ".", count: 10_000),
-        "é.é.é",
+        "é.é.é"
     ]
     for input in inputs {
         #expect(throws: JWTError.malformed, "\(input.prefix(80))") { try signer.verify(input, now: testNow) }

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import Sodium
 
 /// A fixed clock for the JWT tests.

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Sodium
+import Testing
 
 @Test func hs256RoundTrip() throws {
     let signer = try JWTSigner(algorithm: .hs256, signingKey: hsKey())
@@ -26,8 +26,9 @@ import Sodium
     #expect(verified.sub == "42" && verified.iss == "perch" && verified.aud == ["perch-api"])
     #expect(segments(token)[0] == Base64URL.encode(Array(#"{"alg":"EdDSA","kid":"e1","typ":"JWT"}"#.utf8)))
     // Another service holding only the public key and a key of its own verifies the same token.
-    let verifier = try JWTSigner(algorithm: .edDSA, signingKey: edKey("other"),
-                                 verificationKeys: [JWTKey.ed25519(publicKey: key.publicKey, kid: "e1")])
+    let verifier = try JWTSigner(
+        algorithm: .edDSA, signingKey: edKey("other"),
+        verificationKeys: [JWTKey.ed25519(publicKey: key.publicKey, kid: "e1")])
     #expect(try verifier.verify(token, now: testNow).sid == "sess-1")
 }
 
@@ -35,11 +36,14 @@ import Sodium
 @Test func hs256MatchesAnIndependentImplementation() throws {
     let key = try JWTKey.hs256(secret: Array(0..<32), kid: "k1")
     let signer = try JWTSigner(algorithm: .hs256, signingKey: key, issuer: "perch", audience: "perch-api")
-    let token = try signer.sign(claims: JWTClaims(sub: "42", sid: "sess-1", iat: 1_700_000_000,
-                                                  exp: 1_700_000_900, jti: "jti-1"))
-    #expect(token == "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0"
-        + ".eyJhdWQiOiJwZXJjaC1hcGkiLCJleHAiOjE3MDAwMDA5MDAsImlhdCI6MTcwMDAwMDAwMCwiaXNzIjoicGVyY2giLCJqdGkiOiJqdGktMSIsInNpZCI6InNlc3MtMSIsInN1YiI6IjQyIn0"
-        + ".tNtRY-OTmDCstQUIGZPHwGyS5VlRJ4lmAyDA1In1wlo")
+    let token = try signer.sign(
+        claims: JWTClaims(
+            sub: "42", sid: "sess-1", iat: 1_700_000_000,
+            exp: 1_700_000_900, jti: "jti-1"))
+    #expect(
+        token == "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0"
+            + ".eyJhdWQiOiJwZXJjaC1hcGkiLCJleHAiOjE3MDAwMDA5MDAsImlhdCI6MTcwMDAwMDAwMCwiaXNzIjoicGVyY2giLCJqdGkiOiJqdGktMSIsInNpZCI6InNlc3MtMSIsInN1YiI6IjQyIn0"
+            + ".tNtRY-OTmDCstQUIGZPHwGyS5VlRJ4lmAyDA1In1wlo")
 }
 
 // RFC 7515 appendix A.1: its signature must verify with its 64-byte key. The payload lacks our
@@ -47,7 +51,8 @@ import Sodium
 @Test func hs256AcceptsRFC7515ExampleSignature() throws {
     let secret = try JWTKeyGenerator.decode("AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow")
     let signer = try JWTSigner(algorithm: .hs256, signingKey: JWTKey.hs256(secret: secret))
-    let input = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9"
+    let input =
+        "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9"
         + ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
     #expect(throws: JWTError.invalidClaims) { try signer.verify(input + ".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") }
     #expect(throws: JWTError.badSignature) { try signer.verify(input + ".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXg") }
@@ -69,8 +74,9 @@ import Sodium
 @Test func keyRotationVerifiesOldKeysByKid() throws {
     let old = try JWTSigner(algorithm: .hs256, signingKey: hsKey("k1", fill: 1))
     let oldToken = try old.sign(claims: claims())
-    let rotated = try JWTSigner(algorithm: .hs256, signingKey: hsKey("k2", fill: 2),
-                                verificationKeys: [hsKey("k1", fill: 1)])
+    let rotated = try JWTSigner(
+        algorithm: .hs256, signingKey: hsKey("k2", fill: 2),
+        verificationKeys: [hsKey("k1", fill: 1)])
     #expect(try rotated.verify(oldToken, now: testNow) == claims())
     #expect(try rotated.verify(rotated.sign(claims: claims()), now: testNow) == claims())
     let retired = try JWTSigner(algorithm: .hs256, signingKey: hsKey("k2", fill: 2))
@@ -82,8 +88,9 @@ import Sodium
 
 @Test func tokenWithoutKidTriesEveryConfiguredKey() throws {
     let token = try JWTSigner(algorithm: .hs256, signingKey: hsKey(nil, fill: 1)).sign(claims: claims())
-    let verifier = try JWTSigner(algorithm: .hs256, signingKey: hsKey("k2", fill: 2),
-                                 verificationKeys: [hsKey(nil, fill: 1)])
+    let verifier = try JWTSigner(
+        algorithm: .hs256, signingKey: hsKey("k2", fill: 2),
+        verificationKeys: [hsKey(nil, fill: 1)])
     #expect(try verifier.verify(token, now: testNow) == claims())
     let other = try JWTSigner(algorithm: .hs256, signingKey: hsKey("k2", fill: 2))
     #expect(throws: JWTError.badSignature) { try other.verify(token, now: testNow) }

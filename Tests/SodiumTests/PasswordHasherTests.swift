@@ -1,5 +1,5 @@
-import Testing
 import Sodium
+import Testing
 
 // The minimum limits keep these tests fast; one test checks the INTERACTIVE defaults.
 private func fastHasher(ops: Int = PasswordHasher.minimumOpsLimit, mem: Int = PasswordHasher.minimumMemLimit) throws -> PasswordHasher {

@@ -1,6 +1,6 @@
-import Testing
-import Sodium
 import Foundation
+import Sodium
+import Testing
 
 @Test func randomBytesHaveTheRequestedLengthAndDiffer() {
     #expect(SecureRandom.bytes(0).isEmpty)
@@ -46,15 +46,15 @@ import Foundation
 
 @Test func base64URLDecodeIsStrict() {
     #expect(Base64URL.decode("-_8") == [0xfb, 0xff])
-    #expect(Base64URL.decode("+/8") == nil)          // standard alphabet
-    #expect(Base64URL.decode("-_8=") == nil)         // padding
+    #expect(Base64URL.decode("+/8") == nil)  // standard alphabet
+    #expect(Base64URL.decode("-_8=") == nil)  // padding
     #expect(Base64URL.decode("AAAA====") == nil)
-    #expect(Base64URL.decode("A") == nil)            // impossible length
-    #expect(Base64URL.decode("AB") == nil)           // non-zero unused bits
-    #expect(Base64URL.decode("AA A") == nil)         // whitespace
+    #expect(Base64URL.decode("A") == nil)  // impossible length
+    #expect(Base64URL.decode("AB") == nil)  // non-zero unused bits
+    #expect(Base64URL.decode("AA A") == nil)  // whitespace
     #expect(Base64URL.decode("AAA\n") == nil)
     #expect(Base64URL.decode("AA.A") == nil)
-    #expect(Base64URL.decode("AAé") == nil)           // non-ASCII
+    #expect(Base64URL.decode("AAé") == nil)  // non-ASCII
     #expect(Base64URL.decode("AA\u{7f}A") == nil)
     #expect(Base64URL.decode("AA\u{0}A") == nil)
 }

@@ -7,8 +7,10 @@ public struct CurlResponse {
     public let body: String
 }
 
-public func curl(_ url: String, method: String = "GET", headers: [String: String] = [:], body: String? = nil,
-                 seconds: Double = 30, options: [String] = []) throws -> CurlResponse {
+public func curl(
+    _ url: String, method: String = "GET", headers: [String: String] = [:], body: String? = nil,
+    seconds: Double = 30, options: [String] = []
+) throws -> CurlResponse {
     var arguments = ["/usr/bin/curl", "-s", "-i", "--max-time", "\(Int(seconds))", "-X", method] + options + [url]
     for (name, value) in headers { arguments += ["-H", "\(name): \(value)"] }
     if let body { arguments += ["--data-binary", "@-"] }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A raw FastCGI client for tests: well-formed requests and deliberately broken records on a unix socket.
@@ -52,8 +53,10 @@ public final class FastCGIConnection {
     deinit { close(fd) }
 
     public static func record(type: UInt8, requestID: UInt16 = 1, content: [UInt8]) -> [UInt8] {
-        [1, type, UInt8(requestID >> 8), UInt8(requestID & 0xff),
-         UInt8((content.count >> 8) & 0xff), UInt8(content.count & 0xff), 0, 0] + content
+        [
+            1, type, UInt8(requestID >> 8), UInt8(requestID & 0xff),
+            UInt8((content.count >> 8) & 0xff), UInt8(content.count & 0xff), 0, 0
+        ] + content
     }
 
     public static func beginRequest(keepConnection: Bool = false, requestID: UInt16 = 1) -> [UInt8] {
@@ -61,7 +64,8 @@ public final class FastCGIConnection {
     }
 
     public static func encodeLength(_ length: Int) -> [UInt8] {
-        length < 128 ? [UInt8(length)]
+        length < 128
+            ? [UInt8(length)]
             : [UInt8((length >> 24) & 0x7f) | 0x80, UInt8((length >> 16) & 0xff), UInt8((length >> 8) & 0xff), UInt8(length & 0xff)]
     }
 
@@ -142,6 +146,8 @@ public final class FastCGIConnection {
 
 /// The params of a GET through a web server, for raw FastCGI tests.
 public func fastCGIParams(_ uri: String, method: String = "GET", remoteAddress: String = "127.0.0.1") -> [String: String] {
-    ["REQUEST_METHOD": method, "REQUEST_URI": uri, "QUERY_STRING": "", "REMOTE_ADDR": remoteAddress,
-     "SERVER_PROTOCOL": "HTTP/1.1", "GATEWAY_INTERFACE": "CGI/1.1"]
+    [
+        "REQUEST_METHOD": method, "REQUEST_URI": uri, "QUERY_STRING": "", "REMOTE_ADDR": remoteAddress,
+        "SERVER_PROTOCOL": "HTTP/1.1", "GATEWAY_INTERFACE": "CGI/1.1"
+    ]
 }

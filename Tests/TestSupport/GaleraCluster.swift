@@ -1,7 +1,8 @@
 import Foundation
 import MariaDB
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A three-node MariaDB Galera cluster on loopback for tests (Debian's galera-4): `gcomm://` between
@@ -43,19 +44,25 @@ public final class GaleraCluster: @unchecked Sendable {
             chmod(folder, 0o755)
             self.folder = folder
             nodes = try (0..<Self.size).map { index in
-                Node(index: index, folder: folder + "/node\(index)", sqlPort: try freeLoopbackPort(), groupPort: try freeLoopbackPort(),
-                     istPort: try freeLoopbackPort(), sstPort: try freeLoopbackPort())
+                Node(
+                    index: index, folder: folder + "/node\(index)", sqlPort: try freeLoopbackPort(), groupPort: try freeLoopbackPort(),
+                    istPort: try freeLoopbackPort(), sstPort: try freeLoopbackPort())
             }
             GaleraCluster.registerExitHook()
             for node in nodes {
                 mkdir(node.folder, 0o755)
                 mkdir(node.folder + "/data", 0o755)
-                if geteuid() == 0 { chown(node.folder, 65534, 65534); chown(node.folder + "/data", 65534, 65534) }
+                if geteuid() == 0 {
+                    chown(node.folder, 65534, 65534)
+                    chown(node.folder + "/data", 65534, 65534)
+                }
             }
-            let install = try runToCompletion(try Self.tool("mariadb-install-db"), [
-                "--no-defaults", "--datadir=\(nodes[0].folder)/data", "--auth-root-authentication-method=normal",
-                "--skip-test-db", "--skip-name-resolve", "--tmpdir=\(nodes[0].folder)",
-            ] + runAs, log: nodes[0].folder + "/install.log")
+            let install = try runToCompletion(
+                try Self.tool("mariadb-install-db"),
+                [
+                    "--no-defaults", "--datadir=\(nodes[0].folder)/data", "--auth-root-authentication-method=normal",
+                    "--skip-test-db", "--skip-name-resolve", "--tmpdir=\(nodes[0].folder)"
+                ] + runAs, log: nodes[0].folder + "/install.log")
             guard install == 0 else { throw SetupError("mariadb-install-db failed (\(install)); see \(nodes[0].folder)/install.log") }
             try launch(0, bootstrap: true)
             try waitUntilSynced(0)
@@ -72,8 +79,10 @@ public final class GaleraCluster: @unchecked Sendable {
 
     /// Root over a node's unix socket, for the test's own checks and faults.
     public func adminConnection(_ index: Int, database: String? = nil) throws -> Connection {
-        Connection(configuration: DatabaseConfiguration(endpoint: .socket(path: nodes[index].socket), user: "root",
-                                                        database: database, connectTimeout: 2, readTimeout: 60, writeTimeout: 30))
+        Connection(
+            configuration: DatabaseConfiguration(
+                endpoint: .socket(path: nodes[index].socket), user: "root",
+                database: database, connectTimeout: 2, readTimeout: 60, writeTimeout: 30))
     }
 
     /// A new migrated database; the configuration lists the three nodes in order, as the app user over TCP.
@@ -150,21 +159,24 @@ public final class GaleraCluster: @unchecked Sendable {
         _ = fcntl(pipeEnds[1], F_SETFD, FD_CLOEXEC)
         defer { close(pipeEnds[0]) }
         nodes[index].lifeline = pipeEnds[1]
-        nodes[index].guardian = try spawn("/bin/sh", ["-c", PrivateMariaDB.guardianScript, "sh", node.folder, try Self.tool("mariadbd"),
-            "--no-defaults", "--datadir=\(data)", "--socket=\(node.socket)", "--port=\(node.sqlPort)", "--bind-address=127.0.0.1",
-            "--pid-file=\(node.folder)/mysqld.pid", "--log-error=\(node.folder)/error.log", "--tmpdir=\(node.folder)",
-            "--innodb-data-home-dir=\(data)", "--innodb-log-group-home-dir=\(data)", "--aria-log-dir-path=\(data)",
-            "--skip-name-resolve", "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M",
-            "--innodb-flush-log-at-trx-commit=2", "--innodb-doublewrite=0", "--max-connections=500",
-            "--binlog-format=ROW", "--innodb-autoinc-lock-mode=2", "--default-storage-engine=InnoDB",
-            "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
-            "--wsrep-on=ON", "--wsrep-provider=/usr/lib/galera/libgalera_smm.so", "--wsrep-cluster-name=perch-test",
-            "--wsrep-cluster-address=gcomm://\(members)", "--wsrep-node-name=node\(index)",
-            "--wsrep-node-address=127.0.0.1:\(node.groupPort)", "--wsrep-sst-method=rsync",
-            "--wsrep-sst-receive-address=127.0.0.1:\(node.sstPort)",
-            "--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:\(node.groupPort);ist.recv_addr=127.0.0.1:\(node.istPort);gcache.size=64M;"
-                + "evs.keepalive_period=PT0.3S;evs.inactive_check_period=PT0.5S;evs.suspect_timeout=PT1S;evs.inactive_timeout=PT2S",
-        ] + runAs + (bootstrap ? ["--wsrep-new-cluster"] : []), log: node.folder + "/stdout.log", lifeline: pipeEnds[0])
+        nodes[index].guardian = try spawn(
+            "/bin/sh",
+            [
+                "-c", PrivateMariaDB.guardianScript, "sh", node.folder, try Self.tool("mariadbd"),
+                "--no-defaults", "--datadir=\(data)", "--socket=\(node.socket)", "--port=\(node.sqlPort)", "--bind-address=127.0.0.1",
+                "--pid-file=\(node.folder)/mysqld.pid", "--log-error=\(node.folder)/error.log", "--tmpdir=\(node.folder)",
+                "--innodb-data-home-dir=\(data)", "--innodb-log-group-home-dir=\(data)", "--aria-log-dir-path=\(data)",
+                "--skip-name-resolve", "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M",
+                "--innodb-flush-log-at-trx-commit=2", "--innodb-doublewrite=0", "--max-connections=500",
+                "--binlog-format=ROW", "--innodb-autoinc-lock-mode=2", "--default-storage-engine=InnoDB",
+                "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
+                "--wsrep-on=ON", "--wsrep-provider=/usr/lib/galera/libgalera_smm.so", "--wsrep-cluster-name=perch-test",
+                "--wsrep-cluster-address=gcomm://\(members)", "--wsrep-node-name=node\(index)",
+                "--wsrep-node-address=127.0.0.1:\(node.groupPort)", "--wsrep-sst-method=rsync",
+                "--wsrep-sst-receive-address=127.0.0.1:\(node.sstPort)",
+                "--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:\(node.groupPort);ist.recv_addr=127.0.0.1:\(node.istPort);gcache.size=64M;"
+                    + "evs.keepalive_period=PT0.3S;evs.inactive_check_period=PT0.5S;evs.suspect_timeout=PT1S;evs.inactive_timeout=PT2S"
+            ] + runAs + (bootstrap ? ["--wsrep-new-cluster"] : []), log: node.folder + "/stdout.log", lifeline: pipeEnds[0])
     }
 
     private func waitUntilSynced(_ index: Int) throws {

@@ -23,8 +23,9 @@ public func abLoad(_ url: String, requests: Int, concurrency: Int, keepAlive: Bo
         guard let line = result.output.split(separator: "\n").first(where: { $0.hasPrefix(label) }) else { return 0 }
         return Int(line.split(separator: ":").last?.trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "") ?? 0
     }
-    return LoadResult(complete: number("Complete requests"), failed: number("Failed requests"),
-                      non2xx: number("Non-2xx responses"), output: result.output)
+    return LoadResult(
+        complete: number("Complete requests"), failed: number("Failed requests"),
+        non2xx: number("Non-2xx responses"), output: result.output)
 }
 
 /// A bounded load running on a thread of its own while the test kills, reloads or restarts servers.
@@ -36,17 +37,24 @@ public final class BackgroundLoad<Outcome>: @unchecked Sendable {
     public init(_ work: @escaping () throws -> Outcome) {
         let thread = Thread { [self] in
             let result = Result { try work() }
-            lock.lock(); outcome = result; lock.unlock()
+            lock.lock()
+            outcome = result
+            lock.unlock()
         }
         thread.start()
     }
 
-    public var isRunning: Bool { lock.lock(); defer { lock.unlock() }; return outcome == nil }
+    public var isRunning: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return outcome == nil
+    }
 
     /// The load's result once it ends (bounded by the load's own limits); throws if it could not run.
     public func result(seconds: Double = 150) throws -> Outcome {
         guard eventually(seconds: seconds, { !isRunning }) else { throw SupportError("the load ran past \(seconds) s") }
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return try outcome!.get()
     }
 }
@@ -80,8 +88,10 @@ public struct Exchange: Sendable {
 /// particular order. The pause bounds the count when requests fail fast (a database down answers 503s in
 /// a millisecond). `send` must bound each request itself (LiveTestClient's timeout), so a hang shows as
 /// status 0.
-public func recordedLoad(clients: Int, seconds: Double, pause: Double = 0, until done: @escaping @Sendable (_ last: Exchange) -> Bool = { _ in false },
-                         _ send: @escaping @Sendable (_ client: Int, _ index: Int) throws -> TestResponse) -> [Exchange] {
+public func recordedLoad(
+    clients: Int, seconds: Double, pause: Double = 0, until done: @escaping @Sendable (_ last: Exchange) -> Bool = { _ in false },
+    _ send: @escaping @Sendable (_ client: Int, _ index: Int) throws -> TestResponse
+) -> [Exchange] {
     let began = Date()
     let exchanges = Locked([Exchange]())
     let finished = DispatchGroup()
@@ -108,8 +118,9 @@ private func recordedExchange(client: Int, index: Int, _ send: (_ client: Int, _
     let started = Date()
     do {
         let response = try send(client, index)
-        return Exchange(client: client, index: index, status: Int(response.status.code), body: response.text,
-                        error: nil, started: started, ended: Date())
+        return Exchange(
+            client: client, index: index, status: Int(response.status.code), body: response.text,
+            error: nil, started: started, ended: Date())
     } catch {
         return Exchange(client: client, index: index, status: 0, body: "", error: "\(error)", started: started, ended: Date())
     }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A running `perch serve` master with its pool, on a private unix socket.
@@ -18,11 +19,12 @@ public final class PerchPool: @unchecked Sendable {
             "PERCH_LISTEN": "unix:" + socketPath,
             "PERCH_WORKERS": "\(workers)",
             "PERCH_ENV": "development",
-            "PERCH_GRACEFUL_TIMEOUT": "10",
+            "PERCH_GRACEFUL_TIMEOUT": "10"
         ]
         env.merge(environment) { $1 }
         process = try ChildProcess([Paths.perchBinary, "serve"], environment: env, logPath: directory + "/perch.log")
-        guard eventually(seconds: 20, { (!waitForSocketFile || FileManager.default.fileExists(atPath: socketPath)) && process.children.count >= workers }) else {
+        guard eventually(seconds: 20, { (!waitForSocketFile || FileManager.default.fileExists(atPath: socketPath)) && process.children.count >= workers })
+        else {
             process.terminate()
             throw SupportError("pool did not start; its log:\n\(process.log)")
         }
@@ -53,8 +55,10 @@ public final class PrivateNginx: @unchecked Sendable {
     public let directory: String
     public let process: ChildProcess
 
-    public init(socketPath: String, siteFile: String = Paths.packageRoot + "/deploy/nginx/perch.conf",
-                replacements: [String: String] = [:], tls: Bool = false) throws {
+    public init(
+        socketPath: String, siteFile: String = Paths.packageRoot + "/deploy/nginx/perch.conf",
+        replacements: [String: String] = [:], tls: Bool = false
+    ) throws {
         directory = Paths.makeTemporaryDirectory("perch-nginx")
         port = try freeLoopbackPort()
         self.tls = tls
@@ -66,9 +70,11 @@ public final class PrivateNginx: @unchecked Sendable {
             site = site.replacingOccurrences(of: "listen 443 ssl http2;", with: "listen 127.0.0.1:\(port)\(tls ? " ssl http2" : "");")
             site = site.replacingOccurrences(of: "listen 80;", with: "listen 127.0.0.1:\(redirect);")
             // nginx loads the certificate whether or not the server listens with TLS.
-            let made = try run(["/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                                "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                                "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem"])
+            let made = try run([
+                "/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem"
+            ])
             guard made.status == 0 else { throw SupportError("openssl: \(made.output)") }
             site = site.replacingOccurrences(of: "/etc/ssl/perch/fullchain.pem", with: directory + "/cert.pem")
             site = site.replacingOccurrences(of: "/etc/ssl/perch/privkey.pem", with: directory + "/key.pem")
@@ -81,22 +87,23 @@ public final class PrivateNginx: @unchecked Sendable {
         // As root (CI), nginx's workers would drop to nobody and could not reach our private 0700 folders.
         let user = geteuid() == 0 ? "user root root;" : ""
         let main = """
-        \(user)
-        worker_processes 1;
-        pid \(directory)/nginx.pid;
-        error_log \(directory)/error.log warn;
-        events { worker_connections 1024; }
-        http {
-            access_log off;
-            client_body_temp_path \(directory)/body;
-            fastcgi_temp_path \(directory)/fastcgi;
-            proxy_temp_path \(directory)/proxy;
-            include \(directory)/site.conf;
-        }
-        """
+            \(user)
+            worker_processes 1;
+            pid \(directory)/nginx.pid;
+            error_log \(directory)/error.log warn;
+            events { worker_connections 1024; }
+            http {
+                access_log off;
+                client_body_temp_path \(directory)/body;
+                fastcgi_temp_path \(directory)/fastcgi;
+                proxy_temp_path \(directory)/proxy;
+                include \(directory)/site.conf;
+            }
+            """
         try main.write(toFile: directory + "/nginx.conf", atomically: true, encoding: .utf8)
-        process = try ChildProcess(["/usr/sbin/nginx", "-p", directory, "-c", directory + "/nginx.conf", "-g", "daemon off;"],
-                                   environment: ["PATH": "/usr/sbin:/usr/bin:/bin"], logPath: directory + "/stderr.log")
+        process = try ChildProcess(
+            ["/usr/sbin/nginx", "-p", directory, "-c", directory + "/nginx.conf", "-g", "daemon off;"],
+            environment: ["PATH": "/usr/sbin:/usr/bin:/bin"], logPath: directory + "/stderr.log")
         guard eventually(seconds: 10, { canConnect(port: port) }) else {
             process.terminate()
             throw SupportError("nginx did not start: \(process.log)")

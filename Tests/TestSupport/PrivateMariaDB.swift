@@ -1,7 +1,8 @@
 import Foundation
 import MariaDB
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A MariaDB server for tests.
@@ -123,10 +124,12 @@ public final class PrivateMariaDB: @unchecked Sendable {
         self.folder = folder
         let data = folder + "/data"
         if !FileManager.default.fileExists(atPath: data + "/mysql") {
-            let status = try runToCompletion(try tool("mariadb-install-db"), [
-                "--no-defaults", "--datadir=\(data)", "--auth-root-authentication-method=normal",
-                "--skip-test-db", "--skip-name-resolve", "--tmpdir=\(folder)",  // not the shared /tmp, where a temp table file once vanished mid-install
-            ] + userArgument, log: folder + "/install.log")
+            let status = try runToCompletion(
+                try tool("mariadb-install-db"),
+                [
+                    "--no-defaults", "--datadir=\(data)", "--auth-root-authentication-method=normal",
+                    "--skip-test-db", "--skip-name-resolve", "--tmpdir=\(folder)"  // not the shared /tmp, where a temp table file once vanished mid-install
+                ] + userArgument, log: folder + "/install.log")
             guard status == 0 else { throw SetupError("mariadb-install-db failed (\(status)); see \(folder)/install.log") }
         }
         let socket = folder + "/mysqld.sock"
@@ -138,17 +141,21 @@ public final class PrivateMariaDB: @unchecked Sendable {
         _ = fcntl(pipeEnds[1], F_SETFD, FD_CLOEXEC)
         defer { close(pipeEnds[0]) }
         lifeline = pipeEnds[1]
-        guardian = try spawn("/bin/sh", ["-c", Self.guardianScript, "sh", folder, try tool("mariadbd"),
-            "--no-defaults", "--datadir=\(data)", "--socket=\(socket)", "--skip-networking",
-            "--pid-file=\(folder)/mysqld.pid", "--log-error=\(folder)/error.log", "--tmpdir=\(folder)",
-            "--skip-log-bin", "--skip-name-resolve", "--innodb-buffer-pool-size=32M",
-            "--innodb-log-file-size=16M", "--innodb-flush-log-at-trx-commit=2", "--innodb-doublewrite=0",
-            "--innodb-lock-wait-timeout=10", "--max-connections=1000",
-            "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
-        ] + userArgument, log: folder + "/stdout.log", lifeline: pipeEnds[0])
+        guardian = try spawn(
+            "/bin/sh",
+            [
+                "-c", Self.guardianScript, "sh", folder, try tool("mariadbd"),
+                "--no-defaults", "--datadir=\(data)", "--socket=\(socket)", "--skip-networking",
+                "--pid-file=\(folder)/mysqld.pid", "--log-error=\(folder)/error.log", "--tmpdir=\(folder)",
+                "--skip-log-bin", "--skip-name-resolve", "--innodb-buffer-pool-size=32M",
+                "--innodb-log-file-size=16M", "--innodb-flush-log-at-trx-commit=2", "--innodb-doublewrite=0",
+                "--innodb-lock-wait-timeout=10", "--max-connections=1000",
+                "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci"
+            ] + userArgument, log: folder + "/stdout.log", lifeline: pipeEnds[0])
         PrivateMariaDB.register(self)
-        let configuration = DatabaseConfiguration(endpoint: .socket(path: socket), user: "root", database: nil,
-                                                  connectTimeout: 2, readTimeout: 30, writeTimeout: 30)
+        let configuration = DatabaseConfiguration(
+            endpoint: .socket(path: socket), user: "root", database: nil,
+            connectTimeout: 2, readTimeout: 30, writeTimeout: 30)
         try waitUntilAnswering(configuration, log: folder + "/error.log")
         server = configuration
         return configuration
@@ -190,7 +197,8 @@ public final class PrivateMariaDB: @unchecked Sendable {
                 throw SetupError("mariadbd exited during startup:\n\(tail)")
             }
             if FileManager.default.fileExists(atPath: configuration.socketPath ?? ""),
-               (try? probe.query("SELECT 1")) != nil {
+                (try? probe.query("SELECT 1")) != nil
+            {
                 return
             }
             usleep(50_000)
@@ -260,7 +268,7 @@ public struct SetupError: Error, CustomStringConvertible {
 
 extension DatabaseConfiguration {
     var socketPath: String? {
-        if case let .socket(path) = endpoint { return path }
+        if case .socket(let path) = endpoint { return path }
         return nil
     }
 }

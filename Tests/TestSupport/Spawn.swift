@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where things are: the package root (from this file's path) and the built `perch` binary.
@@ -53,8 +54,10 @@ public final class ChildProcess: @unchecked Sendable {
     /// `fds` maps a target descriptor in the child to one of ours. `environment` replaces the child's whole
     /// environment; `environmentFromShellPID` makes sh export the variable set to its own pid before exec
     /// (LISTEN_PID must be the pid of the process that gets the socket).
-    public init(_ arguments: [String], environment: [String: String], fds: [Int32: Int32] = [:], logPath: String,
-                listenPIDVariable: String? = nil) throws {
+    public init(
+        _ arguments: [String], environment: [String: String], fds: [Int32: Int32] = [:], logPath: String,
+        listenPIDVariable: String? = nil
+    ) throws {
         self.logPath = logPath
         var argv = arguments
         if let name = listenPIDVariable {
@@ -81,7 +84,10 @@ public final class ChildProcess: @unchecked Sendable {
         var environment = environment
         if geteuid() == 0 && environment["PERCH_ALLOW_ROOT"] == nil { environment["PERCH_ALLOW_ROOT"] = "1" }
         let cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
+        defer {
+            cArgs.forEach { free($0) }
+            cEnv.forEach { free($0) }
+        }
         var child: pid_t = 0
         let rc = posix_spawn(&child, argv[0], &actions, &attributes, cArgs, cEnv)
         close(log)

@@ -30,14 +30,16 @@ public final class TestApp: @unchecked Sendable {
     /// `environment` adds PERCH_* settings. Argon2 runs with libsodium's minimum limits unless set, so
     /// that tests stay fast; tests about hashing set them. `clock` is the in-process app's; a live pool
     /// runs on the real clock.
-    public init(_ transport: TestTransport = .inProcess, environment: [String: String] = [:],
-                clock: @escaping () -> Date = Date.init) throws {
+    public init(
+        _ transport: TestTransport = .inProcess, environment: [String: String] = [:],
+        clock: @escaping () -> Date = Date.init
+    ) throws {
         database = try PrivateMariaDB.shared.makeMigratedDatabase()
         var env: [String: String] = [
             "PERCH_ENV": "development",
             "PERCH_JWT_SIGNING_KEY": JWTKeyGenerator.encode(JWTKeyGenerator.hs256Secret()),
             "PERCH_ARGON2_OPSLIMIT": "\(PasswordHasher.minimumOpsLimit)",
-            "PERCH_ARGON2_MEMLIMIT": "\(PasswordHasher.minimumMemLimit)",
+            "PERCH_ARGON2_MEMLIMIT": "\(PasswordHasher.minimumMemLimit)"
         ]
         env.merge(environment) { $1 }
         var config = try AppConfiguration.load(environment: env)
@@ -65,11 +67,14 @@ public final class TestApp: @unchecked Sendable {
 
     /// A user made through the repository (password hashed with the app's settings); returns the id.
     @discardableResult
-    public func makeUser(email: String, password: String = "correct horse battery", fullName: String? = nil,
-                         superuser: Bool = false, active: Bool = true) throws -> Int64 {
+    public func makeUser(
+        email: String, password: String = "correct horse battery", fullName: String? = nil,
+        superuser: Bool = false, active: Bool = true
+    ) throws -> Int64 {
         let users = UserRepository(connection)
-        let user = try users.create(email: email, hashedPassword: try services.config.auth.hasher.hash(password), fullName: fullName,
-                                    isSuperuser: superuser, now: Date())
+        let user = try users.create(
+            email: email, hashedPassword: try services.config.auth.hasher.hash(password), fullName: fullName,
+            isSuperuser: superuser, now: Date())
         if !active { _ = try users.update(id: user.id, UserChanges(isActive: false), now: Date()) }
         return user.id
     }
@@ -80,8 +85,10 @@ public final class TestApp: @unchecked Sendable {
         let generation = try UserRepository(connection).find(id: userID)?.credentialGeneration ?? 0
         let sessionID = try AuthRepository(connection).createSession(userID: userID, credentialGeneration: generation, now: now, maxAge: 3600)
         let issued = Int(now.timeIntervalSince1970)
-        return try services.config.auth.signer.sign(claims: JWTClaims(sub: "\(userID)", sid: "\(sessionID)", iat: issued,
-                                                                      exp: issued + lifetime, jti: SecureRandom.token(bytes: 16)))
+        return try services.config.auth.signer.sign(
+            claims: JWTClaims(
+                sub: "\(userID)", sid: "\(sessionID)", iat: issued,
+                exp: issued + lifetime, jti: SecureRandom.token(bytes: 16)))
     }
 }
 
@@ -90,9 +97,17 @@ public final class LogCapture: @unchecked Sendable {
     private let lock = NSLock()
     private var lines: [String] = []
 
-    public var text: String { lock.lock(); defer { lock.unlock() }; return lines.joined(separator: "\n") }
+    public var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return lines.joined(separator: "\n")
+    }
 
-    func append(_ line: String) { lock.lock(); lines.append(line); lock.unlock() }
+    func append(_ line: String) {
+        lock.lock()
+        lines.append(line)
+        lock.unlock()
+    }
 
     func handler() -> LogHandler { CapturingHandler(capture: self) }
 

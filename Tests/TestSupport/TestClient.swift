@@ -8,7 +8,9 @@ public struct TestResponse: Sendable {
     public var body: [UInt8]
 
     public init(status: HTTPResponse.Status, headers: HTTPFields, body: [UInt8]) {
-        self.status = status; self.headers = headers; self.body = body
+        self.status = status
+        self.headers = headers
+        self.body = body
     }
 
     public var text: String { String(decoding: body, as: UTF8.self) }

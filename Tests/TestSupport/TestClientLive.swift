@@ -1,7 +1,8 @@
 import Foundation
 import HTTPTypes
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public struct LiveClientError: Error, CustomStringConvertible {
@@ -16,7 +17,9 @@ public struct LiveTestClient: TestClient {
     public var timeout: TimeInterval
 
     public init(host: String = "127.0.0.1", port: Int, timeout: TimeInterval = 10) {
-        self.host = host; self.port = port; self.timeout = timeout
+        self.host = host
+        self.port = port
+        self.timeout = timeout
     }
 
     public func execute(_ method: HTTPRequest.Method, _ path: String, headers: HTTPFields, body: [UInt8]) throws -> TestResponse {

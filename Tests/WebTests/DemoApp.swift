@@ -21,7 +21,11 @@ struct UserCreate: SchemaDecodable {
         Field("password", \.password, .string(min: 8, max: 128), secret: true)
         OptionalField("full_name", \.fullName, .string(max: 100))
     }
-    init(_ v: Validated<UserCreate>) { email = v[\.email]; password = v[\.password]; fullName = v[\.fullName] }
+    init(_ v: Validated<UserCreate>) {
+        email = v[\.email]
+        password = v[\.password]
+        fullName = v[\.fullName]
+    }
 }
 
 struct UserPublic: SchemaEncodable {
@@ -48,7 +52,8 @@ struct PasswordChange: SchemaDecodable {
         Field("new_password", \.newPassword, .string(min: 8, max: 128), secret: true)
     }
     init(_ v: Validated<PasswordChange>) throws {
-        currentPassword = v[\.currentPassword]; newPassword = v[\.newPassword]
+        currentPassword = v[\.currentPassword]
+        newPassword = v[\.newPassword]
         if currentPassword == newPassword {
             throw ValidationError.valueError("new password must differ", loc: ["body", "new_password"])
         }
@@ -62,8 +67,14 @@ struct Author: SchemaDecodable {
         Field("id", \.id, .id)
         OptionalField("full_name", \.fullName, .string(max: 100), required: true)
     }
-    init(_ v: Validated<Author>) { id = v[\.id]; fullName = v[\.fullName] }
-    init(id: Int64, fullName: String?) { self.id = id; self.fullName = fullName }
+    init(_ v: Validated<Author>) {
+        id = v[\.id]
+        fullName = v[\.fullName]
+    }
+    init(id: Int64, fullName: String?) {
+        self.id = id
+        self.fullName = fullName
+    }
 }
 
 struct PostCreate: SchemaDecodable {
@@ -75,7 +86,11 @@ struct PostCreate: SchemaDecodable {
         Field("content", \.content, .string(max: 100_000))
         Field("published", \.published, .bool, default: false)
     }
-    init(_ v: Validated<PostCreate>) { title = v[\.title]; content = v[\.content]; published = v[\.published] }
+    init(_ v: Validated<PostCreate>) {
+        title = v[\.title]
+        content = v[\.content]
+        published = v[\.published]
+    }
 }
 
 struct PostPublic: SchemaEncodable {
@@ -107,7 +122,11 @@ struct ListQuery: SchemaDecodable {
         OptionalField("cursor", \.cursor, .string(max: 200))
         OptionalField("author_id", \.authorID, .id)
     }
-    init(_ v: Validated<ListQuery>) { limit = v[\.limit]; cursor = v[\.cursor]; authorID = v[\.authorID] }
+    init(_ v: Validated<ListQuery>) {
+        limit = v[\.limit]
+        cursor = v[\.cursor]
+        authorID = v[\.authorID]
+    }
 }
 
 struct LoginForm: SchemaDecodable {
@@ -121,7 +140,12 @@ struct LoginForm: SchemaDecodable {
         OptionalField("grant_type", \.grantType, .string(pattern: "^password$"))
         Field("scope", \.scope, .string(), default: "")
     }
-    init(_ v: Validated<LoginForm>) { username = v[\.username]; password = v[\.password]; grantType = v[\.grantType]; scope = v[\.scope] }
+    init(_ v: Validated<LoginForm>) {
+        username = v[\.username]
+        password = v[\.password]
+        grantType = v[\.grantType]
+        scope = v[\.scope]
+    }
 }
 
 /// Every kind at once, for type-error and property tests.
@@ -143,7 +167,13 @@ struct Widget: SchemaDecodable {
         Field("kind", \.kind, .oneOf(["a", "b"]), default: "a")
     }
     init(_ v: Validated<Widget>) {
-        name = v[\.name]; count = v[\.count]; flag = v[\.flag]; ratio = v[\.ratio]; tags = v[\.tags]; owner = v[\.owner]; kind = v[\.kind]
+        name = v[\.name]
+        count = v[\.count]
+        flag = v[\.flag]
+        ratio = v[\.ratio]
+        tags = v[\.tags]
+        owner = v[\.owner]
+        kind = v[\.kind]
     }
 }
 
@@ -183,13 +213,18 @@ func makeDemoApp(_ configuration: WebConfiguration = WebConfiguration(), logs: L
     let router = Router<DemoContext>()
     let api = router.group("/api/v1")
 
-    api.get("/health", RouteDoc(summary: "Liveness", tags: ["health"], responses: [.json(.ok, schema: ["type": "object"], example: ["status": "ok"])])) { _, _ in
+    api.get("/health", RouteDoc(summary: "Liveness", tags: ["health"], responses: [.json(.ok, schema: ["type": "object"], example: ["status": "ok"])])) {
+        _, _ in
         .json(["status": "ok"])
     }
 
     let users = api.group("/users", tags: ["users"])
-    users.post("", .json(UserCreate.self), RouteDoc(summary: "Sign up",
-               responses: [.json(.created, UserPublic.self, headers: [("Location", "The new user")]), .error(.conflict, "Email already registered")])) { _, _, body in
+    users.post(
+        "", .json(UserCreate.self),
+        RouteDoc(
+            summary: "Sign up",
+            responses: [.json(.created, UserPublic.self, headers: [("Location", "The new user")]), .error(.conflict, "Email already registered")])
+    ) { _, _, body in
         let user = UserPublic(id: 1, email: body.email, fullName: body.fullName, isActive: true, createdAt: fixedDate)
         return .json(user, status: .created, headers: [.location: "/api/v1/users/1"])
     }
@@ -197,8 +232,12 @@ func makeDemoApp(_ configuration: WebConfiguration = WebConfiguration(), logs: L
         .json(["user": .string(user)])
     }
     users.post("/me/password", DemoBearer(), .json(PasswordChange.self), RouteDoc(responses: [.empty(.noContent)])) { _, _, _, _ in .noContent }
-    users.get("/{id:id}", DemoBearer(), RouteDoc(summary: "A user", responses: [.json(.ok, UserPublic.self), .error(.notFound)],
-                                    parameterDescriptions: ["id": "The user id"])) { req, _, _ in
+    users.get(
+        "/{id:id}", DemoBearer(),
+        RouteDoc(
+            summary: "A user", responses: [.json(.ok, UserPublic.self), .error(.notFound)],
+            parameterDescriptions: ["id": "The user id"])
+    ) { req, _, _ in
         .json(["id": .int(try req.parameters.int64("id"))])
     }
     users.get("/{id:id}/posts", DemoBearer()) { req, _, _ in .json(["posts_of": .int(try req.parameters.int64("id"))]) }
@@ -212,11 +251,13 @@ func makeDemoApp(_ configuration: WebConfiguration = WebConfiguration(), logs: L
     posts.get("", .query(ListQuery.self), RouteDoc(summary: "List posts", responses: [.json(.ok, PostPage.self)])) { _, _, q in
         .json(["limit": .int(Int64(q.limit)), "cursor": q.cursor.map(JSONValue.string) ?? .null, "author_id": q.authorID.map(JSONValue.int) ?? .null])
     }
-    posts.get("/{id:id}", DemoOptionalBearer(), RouteDoc(responses: [.json(.ok, PostPublic.self, headers: [("ETag", "Version")]), .empty(.notModified)])) { req, _, _ in
+    posts.get("/{id:id}", DemoOptionalBearer(), RouteDoc(responses: [.json(.ok, PostPublic.self, headers: [("ETag", "Version")]), .empty(.notModified)])) {
+        req, _, _ in
         if let notModified = Conditional.notModified(req, etag: demoPostETag) { return notModified }
         return Response.json(PostPublic(id: try req.parameters.int64("id"), title: "t", author: Author(id: 1, fullName: nil))).with(etag: demoPostETag)
     }
-    posts.put("/{id:id}", DemoBearer(), .json(PostCreate.self), RouteDoc(responses: [.json(.ok, PostPublic.self), .error(.preconditionFailed)])) { req, _, _, body in
+    posts.put("/{id:id}", DemoBearer(), .json(PostCreate.self), RouteDoc(responses: [.json(.ok, PostPublic.self), .error(.preconditionFailed)])) {
+        req, _, _, body in
         try Conditional.checkIfMatch(req, current: demoPostETag)
         return Response.json(PostPublic(id: try req.parameters.int64("id"), title: body.title, author: Author(id: 1, fullName: "A")))
             .with(etag: ETag("post-7-v4"))
@@ -229,7 +270,8 @@ func makeDemoApp(_ configuration: WebConfiguration = WebConfiguration(), logs: L
     router.get("/files/{name}") { req, _ in .text(req.parameters["name"] ?? "") }
     router.get("/files/static") { _, _ in .text("static") }
     router.get("/boom", RouteDoc(includeInSchema: false)) { _, _ in throw Boom() }
-    router.get("/teapot", RouteDoc(includeInSchema: false)) { _, _ in throw HTTPError(.init(code: 418), detail: "short and stout", headers: [.retryAfter: "5"]) }
+    router.get("/teapot", RouteDoc(includeInSchema: false)) { _, _ in throw HTTPError(.init(code: 418), detail: "short and stout", headers: [.retryAfter: "5"])
+    }
 
     let admin = router.group("/admin", middleware: [DemoGroupTag(value: "admin")])
     admin.get("/stats") { _, _ in .json(["ok": true]) }

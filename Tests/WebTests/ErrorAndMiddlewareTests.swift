@@ -1,6 +1,7 @@
 import HTTPTypes
-import Testing
 import TestSupport
+import Testing
+
 @testable import Web
 
 @Suite struct ErrorTests {
@@ -29,7 +30,7 @@ import TestSupport
     @Test(arguments: [
         ("application/json", "application/json", true), ("Application/JSON; charset=utf-8", "application/json", true),
         (" \tapplication/problem+json ;x=1", "application/problem+json", true), ("text/json", "text/json", false),
-        ("", "", false), (";", "", false), ("application/x-www-form-urlencoded", "application/x-www-form-urlencoded", false),
+        ("", "", false), (";", "", false), ("application/x-www-form-urlencoded", "application/x-www-form-urlencoded", false)
     ])
     func mediaTypeIsTrimmedLoweredAndWithoutParameters(header: String, type: String, json: Bool) {
         let request = Request(method: .post, uri: "/", headerFields: [.contentType: header])
@@ -103,14 +104,17 @@ import TestSupport
 
     @Test func bodyLimit() throws {
         let client = demoClient(WebConfiguration(maxBodySize: 64))
-        let big = try client.execute(.post, "/api/v1/widgets", raw: "{\"name\":\"" + String(repeating: "x", count: 100) + "\"}", contentType: "application/json")
+        let big = try client.execute(
+            .post, "/api/v1/widgets", raw: "{\"name\":\"" + String(repeating: "x", count: 100) + "\"}", contentType: "application/json")
         #expect(big.status == .contentTooLarge)
         #expect(try big.json()["detail"]?.stringValue != nil)
-        let declared = try client.execute(.post, "/api/v1/widgets", headers: [.contentLength: "1000000", .contentType: "application/json"], body: Array("{}".utf8))
+        let declared = try client.execute(
+            .post, "/api/v1/widgets", headers: [.contentLength: "1000000", .contentType: "application/json"], body: Array("{}".utf8))
         #expect(declared.status == .contentTooLarge)
         #expect(try client.execute(.post, "/api/v1/widgets", json: ["name": "ok", "count": 1, "flag": true]).status == .ok)
         // Default: 1 MiB.
-        let mib = try demoClient().execute(.post, "/api/v1/widgets", headers: [.contentType: "application/json"], body: [UInt8](repeating: 0x20, count: (1 << 20) + 1))
+        let mib = try demoClient().execute(
+            .post, "/api/v1/widgets", headers: [.contentType: "application/json"], body: [UInt8](repeating: 0x20, count: (1 << 20) + 1))
         #expect(mib.status == .contentTooLarge)
     }
 
@@ -122,19 +126,27 @@ import TestSupport
         #expect(try client.execute(.post, "/api/v1/widgets", raw: "{}", contentType: "text/plain").status == .unsupportedMediaType)
         #expect(try client.execute(.post, "/api/v1/auth/login", json: ["username": "a", "password": "b"]).status == .unsupportedMediaType)
         // A body on a route that takes none.
-        #expect(try client.execute(.delete, "/api/v1/posts/1", raw: "{}", contentType: "application/json", headers: [.authorization: "Bearer t"]).status == .unsupportedMediaType)
+        #expect(
+            try client.execute(.delete, "/api/v1/posts/1", raw: "{}", contentType: "application/json", headers: [.authorization: "Bearer t"]).status
+                == .unsupportedMediaType)
         // Parameters and +json suffixes are fine; no Content-Type is read as JSON.
-        #expect(try client.execute(.post, "/api/v1/widgets", raw: #"{"name":"ok","count":1,"flag":true}"#, contentType: "Application/JSON; charset=utf-8").status == .ok)
-        #expect(try client.execute(.post, "/api/v1/widgets", raw: #"{"name":"ok","count":1,"flag":true}"#, contentType: "application/merge-patch+json").status == .ok)
+        #expect(
+            try client.execute(.post, "/api/v1/widgets", raw: #"{"name":"ok","count":1,"flag":true}"#, contentType: "Application/JSON; charset=utf-8").status
+                == .ok)
+        #expect(
+            try client.execute(.post, "/api/v1/widgets", raw: #"{"name":"ok","count":1,"flag":true}"#, contentType: "application/merge-patch+json").status
+                == .ok)
         #expect(try client.execute(.post, "/api/v1/widgets", raw: #"{"name":"ok","count":1,"flag":true}"#, contentType: nil).status == .ok)
     }
 
     let corsConfig = WebConfiguration(cors: CORSConfiguration(allowedOrigins: ["https://app.example.com"]))
 
     @Test func corsPreflightFromAllowedOrigin() throws {
-        let r = try demoClient(corsConfig).execute(.options, "/api/v1/posts/1", headers: [
-            .origin: "https://app.example.com", .accessControlRequestMethod: "PUT", .accessControlRequestHeaders: "authorization, content-type",
-        ])
+        let r = try demoClient(corsConfig).execute(
+            .options, "/api/v1/posts/1",
+            headers: [
+                .origin: "https://app.example.com", .accessControlRequestMethod: "PUT", .accessControlRequestHeaders: "authorization, content-type"
+            ])
         #expect(r.status == .noContent)
         #expect(r.headers[.accessControlAllowOrigin] == "https://app.example.com")
         #expect(r.headers[.accessControlAllowMethods]?.contains("PUT") == true)
@@ -155,7 +167,8 @@ import TestSupport
         let refused = try client.get("/api/v1/health", headers: [.origin: "https://evil.example.com"])
         #expect(refused.status == .ok)
         #expect(refused.headers[.accessControlAllowOrigin] == nil)
-        let refusedPreflight = try client.execute(.options, "/api/v1/health", headers: [.origin: "https://evil.example.com", .accessControlRequestMethod: "GET"])
+        let refusedPreflight = try client.execute(
+            .options, "/api/v1/health", headers: [.origin: "https://evil.example.com", .accessControlRequestMethod: "GET"])
         #expect(refusedPreflight.status != .noContent)
         #expect(refusedPreflight.headers.contains { $0.name.canonicalName.hasPrefix("access-control-") } == false)
         // No origins configured (the default): nothing.

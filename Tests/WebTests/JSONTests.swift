@@ -31,15 +31,17 @@ import Web
     /// Strings are copied in runs between escapes: escapes first, last, back to back, and none at all.
     @Test(arguments: [
         ("", #""""#), ("plain text", #""plain text""#), ("<a>", #""\u003ca\u003e""#), ("&&", #""\u0026\u0026""#),
-        ("\u{7F}x\t", #""\u007fx\t""#), ("ünïcödé ✓ 𝄞", #""ünïcödé ✓ 𝄞""#), ("a\"b\\c", #""a\"b\\c""#),
+        ("\u{7F}x\t", #""\u007fx\t""#), ("ünïcödé ✓ 𝄞", #""ünïcödé ✓ 𝄞""#), ("a\"b\\c", #""a\"b\\c""#)
     ])
     func stringsAreEscapedBetweenRuns(text: String, expected: String) throws {
         #expect(JSONValue.string(text).encodedString == expected)
         #expect(try JSONValue.parse(expected) == .string(text))
     }
 
-    @Test(arguments: [(Int64(0), 1, "0"), (7, 1, "7"), (42, 4, "0042"), (-5, 3, "-005"), (123_456, 2, "123456"),
-                      (.max, 1, "9223372036854775807"), (.min, 1, "-9223372036854775808")])
+    @Test(arguments: [
+        (Int64(0), 1, "0"), (7, 1, "7"), (42, 4, "0042"), (-5, 3, "-005"), (123_456, 2, "123456"),
+        (.max, 1, "9223372036854775807"), (.min, 1, "-9223372036854775808")
+    ])
     func digitsArePaddedAndSigned(value: Int64, width: Int, expected: String) {
         var out: [UInt8] = []
         Digits.append(value, width: width, to: &out)

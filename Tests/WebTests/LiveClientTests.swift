@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import Web
 
 /// The live client against a real HTTP server (Python's http.server on a free port), bounded in time.
@@ -11,8 +11,9 @@ import Web
         defer { try? FileManager.default.removeItem(at: dir) }
         try Data(#"{"hello":"world"}"#.utf8).write(to: dir.appendingPathComponent("hello.json"))
         let port = 20000 + Int(getpid() % 20000)
-        let server = try ChildProcess(["/usr/bin/env", "python3", "-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", dir.path],
-                                      environment: ProcessInfo.processInfo.environment, logPath: dir.path + "/server.log")
+        let server = try ChildProcess(
+            ["/usr/bin/env", "python3", "-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", dir.path],
+            environment: ProcessInfo.processInfo.environment, logPath: dir.path + "/server.log")
         defer { server.terminate() }
 
         let client = LiveTestClient(host: "127.0.0.1", port: port, timeout: 5)

@@ -3,12 +3,24 @@ import Logging
 
 /// Keeps every log record in memory so tests can read what was logged.
 final class LogStore: @unchecked Sendable {
-    struct Entry { var level: Logger.Level; var message: String; var metadata: [String: String] }
+    struct Entry {
+        var level: Logger.Level
+        var message: String
+        var metadata: [String: String]
+    }
     private let lock = NSLock()
     private var items: [Entry] = []
 
-    func append(_ e: Entry) { lock.lock(); items.append(e); lock.unlock() }
-    var entries: [Entry] { lock.lock(); defer { lock.unlock() }; return items }
+    func append(_ e: Entry) {
+        lock.lock()
+        items.append(e)
+        lock.unlock()
+    }
+    var entries: [Entry] {
+        lock.lock()
+        defer { lock.unlock() }
+        return items
+    }
 
     func logger() -> Logger { Logger(label: "test") { _ in CapturingLogHandler(store: self) } }
 }

@@ -1,8 +1,8 @@
 import Foundation
 import HTTPTypes
 import Sodium
-import Testing
 import TestSupport
+import Testing
 import Web
 
 @Suite struct OpenAPITests {
@@ -41,7 +41,7 @@ import Web
             ("/api/v1/health", ["get"]), ("/api/v1/users", ["post"]), ("/api/v1/users/me", ["get"]), ("/api/v1/users/me/password", ["post"]),
             ("/api/v1/users/{id}", ["get"]), ("/api/v1/users/{id}/posts", ["get"]), ("/api/v1/auth/login", ["post"]),
             ("/api/v1/posts", ["get"]), ("/api/v1/posts/{id}", ["get", "put", "delete"]), ("/api/v1/widgets", ["post"]),
-            ("/api/v1/search", ["get"]), ("/files/{name}", ["get"]), ("/files/static", ["get"]), ("/admin/stats", ["get"]),
+            ("/api/v1/search", ["get"]), ("/files/{name}", ["get"]), ("/files/static", ["get"]), ("/admin/stats", ["get"])
         ]
         #expect(paths.objectValue?.map(\.0).sorted() == expected.map(\.0).sorted())
         for (path, methods) in expected {
@@ -54,12 +54,19 @@ import Web
         #expect(userCreate["required"] == ["email", "password"])
         #expect(userCreate["additionalProperties"] == false)
         #expect(userCreate["properties"]?["email"] == ["type": "string", "maxLength": 254, "format": "email", "title": "Email", "description": "Login email"])
-        #expect(userCreate["properties"]?["password"] == ["type": "string", "minLength": 8, "maxLength": 128, "format": "password", "writeOnly": true, "title": "Password"])
-        #expect(userCreate["properties"]?["full_name"] == ["anyOf": [["type": "string", "maxLength": 100], ["type": "null"]], "title": "Full Name", "default": nil])
+        #expect(
+            userCreate["properties"]?["password"] == [
+                "type": "string", "minLength": 8, "maxLength": 128, "format": "password", "writeOnly": true, "title": "Password"
+            ])
+        #expect(
+            userCreate["properties"]?["full_name"] == ["anyOf": [["type": "string", "maxLength": 100], ["type": "null"]], "title": "Full Name", "default": nil])
         #expect(userCreate["examples"]?[0]?["email"] == "ada@example.com")
         #expect(schemas["PostCreate"]?["properties"]?["published"]?["default"] == false)
         #expect(schemas["PostCreate"]?["properties"]?["title"]?["minLength"] == 1)
-        #expect(schemas["Widget"]?["properties"]?["tags"] == ["type": "array", "items": ["type": "string", "maxLength": 5], "maxItems": 3, "title": "Tags", "default": []])
+        #expect(
+            schemas["Widget"]?["properties"]?["tags"] == [
+                "type": "array", "items": ["type": "string", "maxLength": 5], "maxItems": 3, "title": "Tags", "default": []
+            ])
         #expect(schemas["Widget"]?["properties"]?["kind"]?["enum"] == ["a", "b"])
         #expect(schemas["PostPublic"]?["properties"]?["author"]?["$ref"] == "#/components/schemas/Author")
         #expect(schemas["UserPublic"]?["required"] == ["id", "email", "full_name", "is_active", "created_at"])
@@ -83,8 +90,13 @@ import Web
         #expect(me["responses"]?["401"] != nil)
 
         let user = try #require(paths["/api/v1/users/{id}"]?["get"])
-        #expect(user["parameters"] == [["name": "id", "in": "path", "required": true,
-                                        "schema": ["type": "integer", "exclusiveMinimum": 0, "title": "Id"], "description": "The user id"]])
+        #expect(
+            user["parameters"] == [
+                [
+                    "name": "id", "in": "path", "required": true,
+                    "schema": ["type": "integer", "exclusiveMinimum": 0, "title": "Id"], "description": "The user id"
+                ]
+            ])
         #expect(user["responses"]?["404"] != nil)
 
         let list = try #require(paths["/api/v1/posts"]?["get"])
@@ -139,8 +151,14 @@ import Web
         let client = InProcessTestClient(app)
         let csp = HTTPField.Name("Content-Security-Policy")!
         let docs = try client.get("/docs")
-        #expect(docs.text.contains(#"<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.33.1/swagger-ui-bundle.js" integrity="sha384-ZPehFMQommnnuaZ4rpxgkgTT2DKFVp4hZC/7pLit+9Lek9T1YGSo23eHFbvNkXkw" crossorigin="anonymous"></script>"#))
-        #expect(docs.text.contains(#"<link type="text/css" rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.33.1/swagger-ui.css" integrity="sha384-Ov4/wv3j2bmct8cDc5X4ngJZohVPzEmc6uDPH8WeljUxO5vtoykvMEfbu9Vh6RaW" crossorigin="anonymous">"#))
+        #expect(
+            docs.text.contains(
+                #"<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.33.1/swagger-ui-bundle.js" integrity="sha384-ZPehFMQommnnuaZ4rpxgkgTT2DKFVp4hZC/7pLit+9Lek9T1YGSo23eHFbvNkXkw" crossorigin="anonymous"></script>"#
+            ))
+        #expect(
+            docs.text.contains(
+                #"<link type="text/css" rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.33.1/swagger-ui.css" integrity="sha384-Ov4/wv3j2bmct8cDc5X4ngJZohVPzEmc6uDPH8WeljUxO5vtoykvMEfbu9Vh6RaW" crossorigin="anonymous">"#
+            ))
         #expect(!docs.text.contains("@5/"))
         let inline = try #require(docs.text.components(separatedBy: "<script>").last?.components(separatedBy: "</script>").first)
         let inlineHash = Data(sha256(Array(inline.utf8))).base64EncodedString()
@@ -148,7 +166,10 @@ import Web
         #expect(docsPolicy.hasPrefix("default-src 'none'; script-src https://cdn.jsdelivr.net 'sha256-\(inlineHash)'; "), "\(docsPolicy)")
         #expect(docsPolicy.contains("connect-src 'self'") && docsPolicy.contains("frame-ancestors 'none'") && !docsPolicy.contains("unsafe-eval"))
         let redoc = try client.get("/redoc")
-        #expect(redoc.text.contains(#"<script src="https://cdn.jsdelivr.net/npm/redoc@2.5.4/bundles/redoc.standalone.js" integrity="sha384-w447zOpYfw/1Tv/5AK9NfHTlQIqE3RVR6KY62jCyy9zNDgO64cMwGGP1Fj0zJVf5" crossorigin="anonymous"> </script>"#))
+        #expect(
+            redoc.text.contains(
+                #"<script src="https://cdn.jsdelivr.net/npm/redoc@2.5.4/bundles/redoc.standalone.js" integrity="sha384-w447zOpYfw/1Tv/5AK9NfHTlQIqE3RVR6KY62jCyy9zNDgO64cMwGGP1Fj0zJVf5" crossorigin="anonymous"> </script>"#
+            ))
         let redocPolicy = try #require(redoc.headers[csp])
         #expect(redocPolicy.hasPrefix("default-src 'none'; script-src https://cdn.jsdelivr.net; "), "\(redocPolicy)")
         #expect(redocPolicy.contains("worker-src blob:") && !redocPolicy.contains("unsafe-eval"))

@@ -1,15 +1,15 @@
-import Testing
 import TestSupport
+import Testing
 import Web
 
 /// A small deterministic generator (SplitMix64), so failures reproduce from the seed.
 struct SeededRandom: RandomNumberGenerator {
     var state: UInt64
     mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
+        state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
 }
@@ -39,7 +39,11 @@ enum RandomJSON {
         case 1, 2, 3:
             // A valid widget with at most one member replaced by a random value.
             var valid: JSONValue = ["name": "ok", "count": .int(Int64.random(in: 0...10, using: &rng)), "flag": .bool(Bool.random(using: &rng))]
-            if Bool.random(using: &rng) { valid.set("tags", ["a", "bb"]); valid.set("owner", ["id": 3, "full_name": nil]); valid.set("ratio", 0.25) }
+            if Bool.random(using: &rng) {
+                valid.set("tags", ["a", "bb"])
+                valid.set("owner", ["id": 3, "full_name": nil])
+                valid.set("ratio", 0.25)
+            }
             if Bool.random(using: &rng) { valid.set(keys.randomElement(using: &rng)!, value(&rng, depth: 1)) }
             return valid
         default: break
@@ -53,13 +57,15 @@ enum RandomJSON {
 @Suite struct PropertyTests {
     @Test func randomDocumentsNeverCrashAndAnswer200Or422() throws {
         let client = demoClient()
-        var rng = SeededRandom(state: 20261122)
+        var rng = SeededRandom(state: 20_261_122)
         var counts: [Int: Int] = [:]
         for i in 0..<3000 {
             let doc = RandomJSON.document(&rng)
             var bytes = doc.encoded()
             // Now and then, corrupt the text to exercise the parser's error paths.
-            if i % 7 == 0, !bytes.isEmpty { bytes[Int.random(in: 0..<bytes.count, using: &rng)] = [UInt8(ascii: "{"), 0x22, 0x5C, 0xFF, 0x00].randomElement(using: &rng)! }
+            if i % 7 == 0, !bytes.isEmpty {
+                bytes[Int.random(in: 0..<bytes.count, using: &rng)] = [UInt8(ascii: "{"), 0x22, 0x5C, 0xFF, 0x00].randomElement(using: &rng)!
+            }
             let r = try client.execute(.post, "/api/v1/widgets", headers: [.contentType: "application/json"], body: bytes)
             counts[r.status.code, default: 0] += 1
             #expect(r.status == .ok || r.status == .unprocessableContent, "document #\(i): \(String(decoding: bytes, as: UTF8.self)) -> \(r.status)")

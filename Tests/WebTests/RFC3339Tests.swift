@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Web
 
 /// RFC 3339 by hand (no Foundation formatters): what API.md writes, and what a client may send.
@@ -26,7 +27,7 @@ import Testing
         "", "2026-11-28", "2026-11-28T10:15:30", "2026-11-28T10:15:30.Z", "2026-13-01T00:00:00Z",
         "2026-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-11-28T24:00:00Z", "2026-11-28T10:60:00Z",
         "2026-11-28T10:15:60Z", "2026-11-28T10:15:30+0100", "2026-11-28T10:15:30+24:00", "2026-11-28T10:15:30Zjunk",
-        "２０２６-11-28T10:15:30Z", "26-11-28T10:15:30Z", " 2026-11-28T10:15:30Z",
+        "２０２６-11-28T10:15:30Z", "26-11-28T10:15:30Z", " 2026-11-28T10:15:30Z"
     ])
     func refusesWhatIsNotRFC3339(_ text: String) {
         #expect(RFC3339.parse(text) == nil)

@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import Web
 
 /// Request ids come from a pool of kernel random bytes; a forked worker must not hand out its parent's.

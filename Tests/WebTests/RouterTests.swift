@@ -1,6 +1,6 @@
 import HTTPTypes
-import Testing
 import TestSupport
+import Testing
 import Web
 
 @Suite struct RouterTests {
@@ -15,8 +15,15 @@ import Web
     @Test func nonIntegerIdIs422IntParsing() throws {
         let r = try client.get("/api/v1/users/abc", headers: [.authorization: "Bearer t"])
         #expect(r.status == .unprocessableContent)
-        #expect(try r.json() == ["detail": [["type": "int_parsing", "loc": ["path", "id"],
-                                            "msg": "Input should be a valid integer, unable to parse string as an integer", "input": "abc"]]])
+        #expect(
+            try r.json() == [
+                "detail": [
+                    [
+                        "type": "int_parsing", "loc": ["path", "id"],
+                        "msg": "Input should be a valid integer, unable to parse string as an integer", "input": "abc"
+                    ]
+                ]
+            ])
     }
 
     @Test func nonPositiveIdIs422GreaterThan() throws {

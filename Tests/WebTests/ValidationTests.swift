@@ -1,7 +1,8 @@
 import FoundationEssentials
 import HTTPTypes
-import Testing
 import TestSupport
+import Testing
+
 @testable import Web
 
 @Suite struct ValidationTests {
@@ -19,17 +20,26 @@ import TestSupport
     @Test func validBodyDecodes() throws {
         let r = try post("/api/v1/users", ["email": "ada@example.com", "password": "correct horse", "full_name": nil])
         #expect(r.status == .created)
-        #expect(try r.json() == ["id": 1, "email": "ada@example.com", "full_name": nil, "is_active": true,
-                                 "created_at": "2026-09-21T14:13:20.123456Z"])
+        #expect(
+            try r.json() == [
+                "id": 1, "email": "ada@example.com", "full_name": nil, "is_active": true,
+                "created_at": "2026-09-21T14:13:20.123456Z"
+            ])
         #expect(r.headers[.location] == "/api/v1/users/1")
     }
 
     @Test func everyProblemReportedAtOnce() throws {
-        let d = try detail(post("/api/v1/users", ["email": "not-an-email", "password": "short", "full_name": JSONValue.string(String(repeating: "x", count: 101)), "admin": true]))
+        let d = try detail(
+            post(
+                "/api/v1/users",
+                ["email": "not-an-email", "password": "short", "full_name": JSONValue.string(String(repeating: "x", count: 101)), "admin": true]))
         #expect(d.count == 4)
-        #expect(d[0] == ["type": "value_error", "loc": ["body", "email"],
-                         "msg": "value is not a valid email address: An email address must have an @-sign.",
-                         "input": "not-an-email", "ctx": ["reason": "An email address must have an @-sign."]])
+        #expect(
+            d[0] == [
+                "type": "value_error", "loc": ["body", "email"],
+                "msg": "value is not a valid email address: An email address must have an @-sign.",
+                "input": "not-an-email", "ctx": ["reason": "An email address must have an @-sign."]
+            ])
         // The password is secret: no input echoed.
         #expect(d[1] == ["type": "string_too_short", "loc": ["body", "password"], "msg": "String should have at least 8 characters", "ctx": ["min_length": 8]])
         #expect(d[2]["type"] == "string_too_long")
@@ -43,7 +53,7 @@ import TestSupport
     @Test(arguments: [
         ("^password$", "password", true), ("^password$", "password2", false), ("^password$", "Password", false),
         ("^password$", "", false), ("^[a-z]+-\\d{2}$", "abc-42", true), ("^[a-z]+-\\d{2}$", "abc-4", false),
-        ("a.c", "xxabcxx", true), ("a.c", "ac", false), ("^$", "", true), ("^$", "x", false),
+        ("a.c", "xxabcxx", true), ("a.c", "ac", false), ("^$", "", true), ("^$", "x", false)
     ])
     func patternsMatchLikeARegexSearch(pattern: String, text: String, matches: Bool) throws {
         var issues: [ValidationIssue] = []
@@ -54,8 +64,11 @@ import TestSupport
 
     @Test func missingFields() throws {
         let d = try detail(post("/api/v1/users", [:]))
-        #expect(d == [["type": "missing", "loc": ["body", "email"], "msg": "Field required"],
-                      ["type": "missing", "loc": ["body", "password"], "msg": "Field required"]])
+        #expect(
+            d == [
+                ["type": "missing", "loc": ["body", "email"], "msg": "Field required"],
+                ["type": "missing", "loc": ["body", "password"], "msg": "Field required"]
+            ])
     }
 
     @Test func missingBody() throws {
@@ -64,8 +77,10 @@ import TestSupport
     }
 
     @Test func secretsNeverEchoed() throws {
-        for body: JSONValue in [["email": "a@b.co", "password": "x"], ["email": "a@b.co", "password": 12345678],
-                                ["email": "a@b.co", "password": .string(String(repeating: "s3cr3t", count: 30))]] {
+        for body: JSONValue in [
+            ["email": "a@b.co", "password": "x"], ["email": "a@b.co", "password": 12_345_678],
+            ["email": "a@b.co", "password": .string(String(repeating: "s3cr3t", count: 30))]
+        ] {
             let r = try post("/api/v1/users", body)
             #expect(r.status == .unprocessableContent)
             #expect(!r.text.contains("s3cr3t") && !r.text.contains("12345678") && !r.text.contains("\"x\""))
@@ -78,20 +93,31 @@ import TestSupport
 
     @Test func crossFieldCheckInInit() throws {
         let d = try detail(post("/api/v1/users/me/password", ["current_password": "same-password", "new_password": "same-password"]))
-        #expect(d == [["type": "value_error", "loc": ["body", "new_password"], "msg": "Value error, new password must differ",
-                       "ctx": ["error": "new password must differ"]]])
+        #expect(
+            d == [
+                [
+                    "type": "value_error", "loc": ["body", "new_password"], "msg": "Value error, new password must differ",
+                    "ctx": ["error": "new password must differ"]
+                ]
+            ])
     }
 
     @Test func blankAndLengthConstraints() throws {
         let blank = try detail(client.execute(.put, "/api/v1/posts/1", json: ["title": "   ", "content": ""], headers: [.authorization: "Bearer t"]))
-        #expect(blank == [["type": "value_error", "loc": ["body", "title"], "msg": "Value error, must not be blank", "input": "   ",
-                           "ctx": ["error": "must not be blank"]]])
+        #expect(
+            blank == [
+                [
+                    "type": "value_error", "loc": ["body", "title"], "msg": "Value error, must not be blank", "input": "   ",
+                    "ctx": ["error": "must not be blank"]
+                ]
+            ])
         let empty = try detail(client.execute(.put, "/api/v1/posts/1", json: ["title": "", "content": ""], headers: [.authorization: "Bearer t"]))
         #expect(empty[0]["type"] == "string_too_short")
         #expect(empty[0]["msg"] == "String should have at least 1 character")
         // Length counts characters (code points), not bytes.
-        let ok = try client.execute(.put, "/api/v1/posts/1", json: ["title": .string(String(repeating: "é", count: 200)), "content": ""],
-                                    headers: [.authorization: "Bearer t"])
+        let ok = try client.execute(
+            .put, "/api/v1/posts/1", json: ["title": .string(String(repeating: "é", count: 200)), "content": ""],
+            headers: [.authorization: "Bearer t"])
         #expect(ok.status == .ok)
     }
 
@@ -112,12 +138,13 @@ import TestSupport
 
     /// Only a JSON boolean is a boolean (the schema's type); the error types are Pydantic v2's: a string or an
     /// integral number cannot be interpreted (`bool_parsing`), any other value is not a boolean at all (`bool_type`).
-    @Test(arguments: [
-        ("true", nil), ("false", nil),
-        ("\"maybe\"", "bool_parsing"), ("\"true\"", "bool_parsing"), ("\"\"", "bool_parsing"), ("0", "bool_parsing"), ("2", "bool_parsing"),
-        ("-1", "bool_parsing"), ("1.0", "bool_parsing"),
-        ("0.5", "bool_type"), ("1e100", "bool_type"), ("12345678901234567890", "bool_type"), ("null", "bool_type"), ("[]", "bool_type"), ("{}", "bool_type"),
-    ] as [(String, String?)])
+    @Test(
+        arguments: [
+            ("true", nil), ("false", nil),
+            ("\"maybe\"", "bool_parsing"), ("\"true\"", "bool_parsing"), ("\"\"", "bool_parsing"), ("0", "bool_parsing"), ("2", "bool_parsing"),
+            ("-1", "bool_parsing"), ("1.0", "bool_parsing"),
+            ("0.5", "bool_type"), ("1e100", "bool_type"), ("12345678901234567890", "bool_type"), ("null", "bool_type"), ("[]", "bool_type"), ("{}", "bool_type")
+        ] as [(String, String?)])
     func jsonBooleansAsPydantic(flag: String, type: String?) throws {
         let r = try client.execute(.post, "/api/v1/widgets", raw: #"{"name":"ok","count":1,"flag":"# + flag + "}", contentType: "application/json")
         if let type {
@@ -132,9 +159,14 @@ import TestSupport
 
     /// A 422 never echoes a secret: not for an unknown member named like one, not for a value that holds one.
     @Test func secretsAreNeverEchoed() throws {
-        let d = try detail(post("/api/v1/widgets", ["name": "ok", "count": 1, "flag": true, "password": "hunter2-secret",
-                                                    "new_password": "np-secret", "Current_Password": "cp-secret", "token": "tk-secret",
-                                                    "refresh_token": "rt-secret", "creds": ["list": [["password": "nested-secret"]]], "colour": "red"]))
+        let d = try detail(
+            post(
+                "/api/v1/widgets",
+                [
+                    "name": "ok", "count": 1, "flag": true, "password": "hunter2-secret",
+                    "new_password": "np-secret", "Current_Password": "cp-secret", "token": "tk-secret",
+                    "refresh_token": "rt-secret", "creds": ["list": [["password": "nested-secret"]]], "colour": "red"
+                ]))
         #expect(d.count == 7)
         for issue in d where issue["loc"] != ["body", "colour"] {
             #expect(issue["type"] == "extra_forbidden" && issue.objectValue?.contains { $0.0 == "input" } == false, "\(issue)")
@@ -148,7 +180,8 @@ import TestSupport
         let frac = try detail(post("/api/v1/widgets", ["name": "ok", "count": 1.5, "flag": true]))
         #expect(frac[0]["type"] == "int_from_float")
         #expect(try post("/api/v1/widgets", ["name": "ok", "count": 2.0, "flag": true]).status == .ok)
-        let big = try client.execute(.post, "/api/v1/widgets", raw: #"{"name":"ok","count":123456789012345678901234567890,"flag":true}"#, contentType: "application/json")
+        let big = try client.execute(
+            .post, "/api/v1/widgets", raw: #"{"name":"ok","count":123456789012345678901234567890,"flag":true}"#, contentType: "application/json")
         #expect(try detail(big)[0]["type"] == "int_parsing_size")
         let inf = try client.execute(.post, "/api/v1/widgets", raw: #"{"name":"ok","count":1e400,"flag":true}"#, contentType: "application/json")
         #expect(try detail(inf)[0]["type"] == "finite_number")
@@ -158,9 +191,13 @@ import TestSupport
 
     @Test func integerRanges() throws {
         let low = try detail(post("/api/v1/widgets", ["name": "ok", "count": -1, "flag": true]))
-        #expect(low == [["type": "greater_than_equal", "loc": ["body", "count"], "msg": "Input should be greater than or equal to 0", "input": -1, "ctx": ["ge": 0]]])
+        #expect(
+            low == [
+                ["type": "greater_than_equal", "loc": ["body", "count"], "msg": "Input should be greater than or equal to 0", "input": -1, "ctx": ["ge": 0]]
+            ])
         let high = try detail(post("/api/v1/widgets", ["name": "ok", "count": 11, "flag": true]))
-        #expect(high == [["type": "less_than_equal", "loc": ["body", "count"], "msg": "Input should be less than or equal to 10", "input": 11, "ctx": ["le": 10]]])
+        #expect(
+            high == [["type": "less_than_equal", "loc": ["body", "count"], "msg": "Input should be less than or equal to 10", "input": 11, "ctx": ["le": 10]]])
     }
 
     @Test func nestedLocations() throws {
@@ -203,14 +240,20 @@ import TestSupport
     }
 
     @Test func formBodies() throws {
-        let ok = try client.execute(.post, "/api/v1/auth/login", form: [("username", "ada@example.com"), ("password", "p w&=+"), ("grant_type", "password"), ("extra", "ignored")])
+        let ok = try client.execute(
+            .post, "/api/v1/auth/login", form: [("username", "ada@example.com"), ("password", "p w&=+"), ("grant_type", "password"), ("extra", "ignored")])
         #expect(ok.status == .ok)
         #expect(try ok.json() == ["user": "ada@example.com", "scope": "", "grant_type": "password"])
         let bad = try client.execute(.post, "/api/v1/auth/login", form: [("password", "hunter22"), ("grant_type", "token")])
         let d = try detail(bad)
-        #expect(d == [["type": "missing", "loc": ["body", "username"], "msg": "Field required"],
-                      ["type": "string_pattern_mismatch", "loc": ["body", "grant_type"], "msg": "String should match pattern '^password$'",
-                       "input": "token", "ctx": ["pattern": "^password$"]]])
+        #expect(
+            d == [
+                ["type": "missing", "loc": ["body", "username"], "msg": "Field required"],
+                [
+                    "type": "string_pattern_mismatch", "loc": ["body", "grant_type"], "msg": "String should match pattern '^password$'",
+                    "input": "token", "ctx": ["pattern": "^password$"]
+                ]
+            ])
         #expect(!bad.text.contains("hunter22"))
         let empty = try client.execute(.post, "/api/v1/auth/login", headers: [.contentType: "application/x-www-form-urlencoded"], body: [])
         #expect(try detail(empty).count == 2)
@@ -220,8 +263,14 @@ import TestSupport
         #expect(try client.get("/api/v1/posts").json() == ["limit": 20, "cursor": nil, "author_id": nil])
         #expect(try client.get("/api/v1/posts?limit=5&cursor=abc%3D&author_id=9").json() == ["limit": 5, "cursor": "abc=", "author_id": 9])
         let d = try detail(client.get("/api/v1/posts?limit=0&author_id=x"))
-        #expect(d == [["type": "greater_than_equal", "loc": ["query", "limit"], "msg": "Input should be greater than or equal to 1", "input": "0", "ctx": ["ge": 1]],
-                      ["type": "int_parsing", "loc": ["query", "author_id"], "msg": "Input should be a valid integer, unable to parse string as an integer", "input": "x"]])
+        #expect(
+            d == [
+                ["type": "greater_than_equal", "loc": ["query", "limit"], "msg": "Input should be greater than or equal to 1", "input": "0", "ctx": ["ge": 1]],
+                [
+                    "type": "int_parsing", "loc": ["query", "author_id"], "msg": "Input should be a valid integer, unable to parse string as an integer",
+                    "input": "x"
+                ]
+            ])
         #expect(try detail(client.get("/api/v1/posts?limit=101"))[0]["type"] == "less_than_equal")
         #expect(try detail(client.get("/api/v1/posts?author_id=-3"))[0]["type"] == "greater_than")
     }
@@ -234,7 +283,10 @@ import TestSupport
         }
         #expect(try Flags.schema.decode(text: [("on", "yes")], loc: ["query"]).on)
         #expect(try !Flags.schema.decode(text: [("on", "0")], loc: ["query"]).on)
-        #expect(throws: ValidationError(type: "bool_parsing", loc: ["query", "on"], msg: "Input should be a valid boolean, unable to interpret input", input: "maybe")) {
+        #expect(
+            throws: ValidationError(
+                type: "bool_parsing", loc: ["query", "on"], msg: "Input should be a valid boolean, unable to interpret input", input: "maybe")
+        ) {
             try Flags.schema.decode(text: [("on", "maybe")], loc: ["query"])
         }
     }
@@ -247,7 +299,7 @@ import TestSupport
         ("ada@localhost", "The part after the @-sign is not valid. It should have a period."),
         ("a..b@example.com", "An email address cannot have two periods in a row."),
         ("a b@example.com", "The email address contains invalid characters before the @-sign: ' '."),
-        ("ada@exa_mple.com", "The part after the @-sign contains invalid characters: '_'."),
+        ("ada@exa_mple.com", "The part after the @-sign contains invalid characters: '_'.")
     ])
     func emailFormat(address: String, reason: String) throws {
         let d = try detail(post("/api/v1/users", ["email": JSONValue.string(address), "password": "12345678"]))
@@ -264,7 +316,10 @@ import TestSupport
 /// Fields read a struct's stored properties at their offsets, and anything else through the key path; both
 /// must give the same JSON.
 @Suite struct FieldReadingTests {
-    struct Inner { var count: Int64; var note: String? }
+    struct Inner {
+        var count: Int64
+        var note: String?
+    }
     struct Stored: SchemaEncodable {
         var flag: Bool
         var name: String
@@ -281,7 +336,10 @@ import TestSupport
     final class Boxed: SchemaEncodable {
         let name: String
         let note: String?
-        init(name: String, note: String?) { self.name = name; self.note = note }
+        init(name: String, note: String?) {
+            self.name = name
+            self.note = note
+        }
         static let schema = ObjectSchema<Boxed>("Boxed") {
             Field("name", \.name, .string())
             OptionalField("note", \.note, .string(), required: true)
@@ -313,10 +371,12 @@ import TestSupport
     @Test func writtenBytesAreTheEncodedJSON() {
         let stored = Stored(flag: true, name: "q\"\\\n<&>", inner: Inner(count: -4_611_686_018_427_387_904, note: "ü"))  // twice is Int64.min
         for value in [
-            Everything(stored: stored, list: [], when: Date(timeIntervalSince1970: 1_795_000_000.123456), ratio: 0.5,
-                       extra: ["a": [1, "x", .null]], kind: "a", small: -7, maybe: nil),
-            Everything(stored: stored, list: [stored, stored], when: Date(timeIntervalSince1970: 0), ratio: .nan,
-                       extra: .null, kind: "b", small: .max, maybe: stored),
+            Everything(
+                stored: stored, list: [], when: Date(timeIntervalSince1970: 1_795_000_000.123456), ratio: 0.5,
+                extra: ["a": [1, "x", .null]], kind: "a", small: -7, maybe: nil),
+            Everything(
+                stored: stored, list: [stored, stored], when: Date(timeIntervalSince1970: 0), ratio: .nan,
+                extra: .null, kind: "b", small: .max, maybe: stored)
         ] {
             var written: [UInt8] = []
             Everything.schema.write(value, into: &written)

@@ -61,8 +61,8 @@ extension AppContext {
     func caller(token: String) throws -> CurrentUser {
         let invalid = HTTPError.unauthorized("Could not validate credentials")
         guard let claims = try? config.auth.signer.verify(token, now: now),
-              let userID = Int64(claims.sub), let sessionID = Int64(claims.sid),
-              let user = try AuthRepository(database()).liveSessionUser(sessionID: sessionID, userID: userID, now: now)
+            let userID = Int64(claims.sub), let sessionID = Int64(claims.sid),
+            let user = try AuthRepository(database()).liveSessionUser(sessionID: sessionID, userID: userID, now: now)
         else { throw invalid }
         guard user.isActive else { throw HTTPError(.forbidden, detail: "Inactive user") }
         return CurrentUser(user: user, sessionID: sessionID)

@@ -7,16 +7,24 @@ import Web
 struct AuthController {
     func register(on router: Router<AppContext>) {
         let auth = router.group("/api/v1/auth", tags: ["auth"], sensitive: true)
-        auth.post("/login", .form(LoginForm.self), RouteDoc(
-            summary: "Log in with email and password",
-            responses: [.json(.ok, Token.self), .error(.unauthorized, "Incorrect email or password"),
-                        .error(.forbidden, "Inactive user"), .error(.tooManyRequests, "Too many failed logins", headers: [("Retry-After", "Seconds to wait")])]),
+        auth.post(
+            "/login", .form(LoginForm.self),
+            RouteDoc(
+                summary: "Log in with email and password",
+                responses: [
+                    .json(.ok, Token.self), .error(.unauthorized, "Incorrect email or password"),
+                    .error(.forbidden, "Inactive user"), .error(.tooManyRequests, "Too many failed logins", headers: [("Retry-After", "Seconds to wait")])
+                ]),
             use: login)
-        auth.post("/refresh", .json(RefreshRequest.self), RouteDoc(
-            summary: "Trade a refresh token for a new pair",
-            responses: [.json(.ok, Token.self), .error(.unauthorized, "Unknown, expired or reused refresh token")]), use: refresh)
-        auth.post("/logout", .bearer, RouteDoc(
-            summary: "End the session", responses: [.empty(.noContent, "The session's access and refresh tokens stop working")]), use: logout)
+        auth.post(
+            "/refresh", .json(RefreshRequest.self),
+            RouteDoc(
+                summary: "Trade a refresh token for a new pair",
+                responses: [.json(.ok, Token.self), .error(.unauthorized, "Unknown, expired or reused refresh token")]), use: refresh)
+        auth.post(
+            "/logout", .bearer,
+            RouteDoc(
+                summary: "End the session", responses: [.empty(.noContent, "The session's access and refresh tokens stop working")]), use: logout)
     }
 
     func logout(_ request: Request, _ context: AppContext, _ caller: CurrentUser) throws -> Response {
@@ -55,8 +63,9 @@ struct AuthController {
         // database's log flush, and a worker waiting is a core not hashing.
         let token = try db.transaction {
             try throttle.succeeded()
-            let sessionID = try auth.createSession(userID: user.id, credentialGeneration: user.credentialGeneration,
-                                                 now: context.now, maxAge: settings.sessionMaxAge)
+            let sessionID = try auth.createSession(
+                userID: user.id, credentialGeneration: user.credentialGeneration,
+                now: context.now, maxAge: settings.sessionMaxAge)
             return try TokenIssuer(settings: settings, db: db).issue(userID: user.id, sessionID: sessionID, now: context.now)
         }
         context.logger.info("login", metadata: ["user_id": "\(user.id)"])
@@ -70,7 +79,11 @@ struct AuthController {
         let invalid = HTTPError.unauthorized("Invalid refresh token")
         // Reuse revokes the session, and that must stick even though the request fails: decide inside the
         // transaction, act on the verdict after it.
-        enum Outcome { case issued(Token), reused(Int64), rejected }
+        enum Outcome {
+            case issued(Token)
+            case reused(Int64)
+            case rejected
+        }
         let outcome: Outcome = try db.transaction {
             let sessions = AuthRepository(db)
             guard let record = try sessions.refreshTokenForUpdate(hash: hash) else { return .rejected }
@@ -79,9 +92,9 @@ struct AuthController {
                 return .reused(record.sessionID)
             }
             guard record.sessionRevokedAt == nil, record.expiresAt > context.now, record.sessionExpiresAt > context.now,
-                  let user = try UserRepository(db).find(id: record.userID), user.isActive,
-                  user.credentialGeneration == record.sessionCredentialGeneration,
-                  try sessions.markRotated(hash: hash, now: context.now)
+                let user = try UserRepository(db).find(id: record.userID), user.isActive,
+                user.credentialGeneration == record.sessionCredentialGeneration,
+                try sessions.markRotated(hash: hash, now: context.now)
             else { return .rejected }
             return .issued(try TokenIssuer(settings: settings, db: db).issue(userID: record.userID, sessionID: record.sessionID, now: context.now))
         }

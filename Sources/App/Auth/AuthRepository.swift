@@ -34,43 +34,53 @@ public struct AuthRepository {
     /// belongs to the credential generation whose password was verified (read before the verification).
     public func createSession(userID: Int64, credentialGeneration: Int64, now: Date, maxAge: Int) throws -> Int64 {
         let id = Int64.random(in: 1...Int64.max)
-        try db.execute("INSERT INTO sessions (id, user_id, credential_generation, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-                       [.int(id), .int(userID), .int(credentialGeneration), .date(now), .date(now.addingTimeInterval(TimeInterval(maxAge)))])
+        try db.execute(
+            "INSERT INTO sessions (id, user_id, credential_generation, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            [.int(id), .int(userID), .int(credentialGeneration), .date(now), .date(now.addingTimeInterval(TimeInterval(maxAge)))])
         return id
     }
 
     /// Moves a session to its user's current credential generation: the session that changed the password
     /// stays alive.
     public func adoptCurrentGeneration(sessionID: Int64) throws {
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE sessions s JOIN users u ON u.id = s.user_id SET s.credential_generation = u.credential_generation
             WHERE s.id = ?
             """, [.int(sessionID)])
     }
 
     public func addRefreshToken(hash: [UInt8], sessionID: Int64, now: Date, expiresAt: Date) throws {
-        try db.execute("INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-                       [.bytes(Data(hash)), .int(sessionID), .date(now), .date(expiresAt)])
+        try db.execute(
+            "INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            [.bytes(Data(hash)), .int(sessionID), .date(now), .date(expiresAt)])
     }
 
     /// The token's row with its session, locked for the rotation (call inside a transaction).
     public func refreshTokenForUpdate(hash: [UInt8]) throws -> RefreshTokenRecord? {
-        guard let row = try db.query("""
-            SELECT r.session_id, s.user_id, r.expires_at, r.rotated_at, s.revoked_at, s.expires_at AS session_expires_at,
-                   s.credential_generation
-            FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
-            WHERE r.token_hash = ? FOR UPDATE
-            """, [.bytes(Data(hash))]).first else { return nil }
-        return RefreshTokenRecord(sessionID: try row.get("session_id"), userID: try row.get("user_id"),
-                                  expiresAt: try row.get("expires_at"), rotatedAt: try row.get("rotated_at"),
-                                  sessionRevokedAt: try row.get("revoked_at"), sessionExpiresAt: try row.get("session_expires_at"),
-                                  sessionCredentialGeneration: try row.get("credential_generation"))
+        guard
+            let row = try db.query(
+                """
+                SELECT r.session_id, s.user_id, r.expires_at, r.rotated_at, s.revoked_at, s.expires_at AS session_expires_at,
+                       s.credential_generation
+                FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
+                WHERE r.token_hash = ? FOR UPDATE
+                """, [.bytes(Data(hash))]
+            ).first
+        else { return nil }
+        return RefreshTokenRecord(
+            sessionID: try row.get("session_id"), userID: try row.get("user_id"),
+            expiresAt: try row.get("expires_at"), rotatedAt: try row.get("rotated_at"),
+            sessionRevokedAt: try row.get("revoked_at"), sessionExpiresAt: try row.get("session_expires_at"),
+            sessionCredentialGeneration: try row.get("credential_generation"))
     }
 
     /// Marks a token used; true only for the caller that flipped it (a concurrent rotation loses).
     public func markRotated(hash: [UInt8], now: Date) throws -> Bool {
-        try db.execute("UPDATE refresh_tokens SET rotated_at = ? WHERE token_hash = ? AND rotated_at IS NULL",
-                       [.date(now), .bytes(Data(hash))]).affectedRows == 1
+        try db.execute(
+            "UPDATE refresh_tokens SET rotated_at = ? WHERE token_hash = ? AND rotated_at IS NULL",
+            [.date(now), .bytes(Data(hash))]
+        ).affectedRows == 1
     }
 
     public func revoke(sessionID: Int64, now: Date) throws {
@@ -80,8 +90,9 @@ public struct AuthRepository {
     /// Ends every live session of a user except `keeping` (the caller's own, on password change).
     public func revokeAll(userID: Int64, except keeping: Int64? = nil, now: Date) throws {
         if let keeping {
-            try db.execute("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND id <> ? AND revoked_at IS NULL",
-                           [.date(now), .int(userID), .int(keeping)])
+            try db.execute(
+                "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND id <> ? AND revoked_at IS NULL",
+                [.date(now), .int(userID), .int(keeping)])
         } else {
             try db.execute("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", [.date(now), .int(userID)])
         }
@@ -98,17 +109,21 @@ public struct AuthRepository {
 
     /// Records an attempt starting now; returns its id, for `withdrawLoginAttempt` when the attempt is refused.
     public func beginLoginAttempt(email: String, address: String, now: Date) throws -> Int64 {
-        try db.execute("INSERT INTO login_attempts (email_normalized, client_address, attempted_at) VALUES (LOWER(?), ?, ?)",
-                       [.string(email), .string(address), .date(now)]).lastInsertID
+        try db.execute(
+            "INSERT INTO login_attempts (email_normalized, client_address, attempted_at) VALUES (LOWER(?), ?, ?)",
+            [.string(email), .string(address), .date(now)]
+        ).lastInsertID
     }
 
     /// Attempts since `since` (including one just begun) and the oldest of them (the window ends `window`
     /// seconds after it).
     public func loginAttempts(email: String, address: String, since: Date) throws -> (count: Int, oldest: Date?) {
-        let row = try db.query("""
+        let row = try db.query(
+            """
             SELECT COUNT(*) AS n, MIN(attempted_at) AS oldest FROM login_attempts
             WHERE email_normalized = LOWER(?) AND client_address = ? AND attempted_at > ?
-            """, [.string(email), .string(address), .date(since)]).first
+            """, [.string(email), .string(address), .date(since)]
+        ).first
         guard let row else { return (0, nil) }
         let count: Int64 = try row.get("n")
         return (Int(count), try row.get("oldest"))
@@ -116,10 +131,12 @@ public struct AuthRepository {
 
     /// Attempts on the account from every client since `since`, and the oldest of them.
     public func loginAttempts(email: String, since: Date) throws -> (count: Int, oldest: Date?) {
-        let row = try db.query("""
+        let row = try db.query(
+            """
             SELECT COUNT(*) AS n, MIN(attempted_at) AS oldest FROM login_attempts
             WHERE email_normalized = LOWER(?) AND attempted_at > ?
-            """, [.string(email), .date(since)]).first
+            """, [.string(email), .date(since)]
+        ).first
         guard let row else { return (0, nil) }
         let count: Int64 = try row.get("n")
         return (Int(count), try row.get("oldest"))
@@ -127,14 +144,17 @@ public struct AuthRepository {
 
     /// Whether the account logged in from this client since `since`.
     public func isKnownClient(email: String, address: String, since: Date) throws -> Bool {
-        try !db.query("""
+        try !db.query(
+            """
             SELECT 1 AS known FROM login_known_clients WHERE email_normalized = LOWER(?) AND client_address = ? AND last_success_at > ?
-            """, [.string(email), .string(address), .date(since)]).isEmpty
+            """, [.string(email), .string(address), .date(since)]
+        ).isEmpty
     }
 
     /// Remembers a client the account logged in from.
     public func rememberClient(email: String, address: String, now: Date) throws {
-        try db.execute("""
+        try db.execute(
+            """
             INSERT INTO login_known_clients (email_normalized, client_address, last_success_at) VALUES (LOWER(?), ?, ?)
             ON DUPLICATE KEY UPDATE last_success_at = VALUES(last_success_at)
             """, [.string(email), .string(address), .date(now)])
@@ -147,8 +167,9 @@ public struct AuthRepository {
 
     /// A right password clears the count; old rows of anyone are purged on the way.
     public func clearLoginAttempts(email: String, address: String, olderThan cutoff: Date) throws {
-        try db.execute("DELETE FROM login_attempts WHERE email_normalized = LOWER(?) AND client_address = ?",
-                       [.string(email), .string(address)])
+        try db.execute(
+            "DELETE FROM login_attempts WHERE email_normalized = LOWER(?) AND client_address = ?",
+            [.string(email), .string(address)])
         try db.execute("DELETE FROM login_attempts WHERE attempted_at < ? LIMIT 1000", [.date(cutoff)])
     }
 }

@@ -32,7 +32,12 @@ struct LoginForm: SchemaDecodable {
     let grantType: String?
     let scope: String?
 
-    init(_ v: Validated<LoginForm>) { username = v[\.username]; password = v[\.password]; grantType = v[\.grantType]; scope = v[\.scope] }
+    init(_ v: Validated<LoginForm>) {
+        username = v[\.username]
+        password = v[\.password]
+        grantType = v[\.grantType]
+        scope = v[\.scope]
+    }
 
     static let schema = ObjectSchema<LoginForm>("Body_login", forbidExtra: false) {
         Field("username", \.username, .string(), description: "The email address")

@@ -46,8 +46,10 @@ public struct AuthSettings {
             do {
                 guard parts.count == 2 else { throw JWTError.invalidKey("expected kid=key") }
                 let bytes = try JWTKeyGenerator.decode(parts[1])
-                verificationKeys.append(algorithm == .hs256 ? try JWTKey.hs256(secret: bytes, kid: parts[0])
-                                                            : try JWTKey.ed25519(publicKey: bytes, kid: parts[0]))
+                verificationKeys.append(
+                    algorithm == .hs256
+                        ? try JWTKey.hs256(secret: bytes, kid: parts[0])
+                        : try JWTKey.ed25519(publicKey: bytes, kid: parts[0]))
             } catch {
                 reader.problem("PERCH_JWT_VERIFICATION_KEYS: entry \"\(parts.first ?? "")\": \(error)")
             }
@@ -65,8 +67,9 @@ public struct AuthSettings {
         let hashWait = reader.int("PERCH_HASH_WAIT", default: 1000, in: 0...60_000)
         guard let signingKey else { return nil }
         do {
-            let signer = try JWTSigner(algorithm: algorithm, signingKey: signingKey, verificationKeys: verificationKeys,
-                                       issuer: reader.string("PERCH_JWT_ISSUER"), audience: reader.string("PERCH_JWT_AUDIENCE"), leeway: leeway)
+            let signer = try JWTSigner(
+                algorithm: algorithm, signingKey: signingKey, verificationKeys: verificationKeys,
+                issuer: reader.string("PERCH_JWT_ISSUER"), audience: reader.string("PERCH_JWT_AUDIENCE"), leeway: leeway)
             var settings = AuthSettings(signer: signer, hasher: try PasswordHasher(opsLimit: ops, memLimit: mem))
             settings.accessTokenLifetime = access
             settings.refreshTokenLifetime = refresh

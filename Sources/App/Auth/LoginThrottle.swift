@@ -18,7 +18,9 @@ struct LoginThrottle {
     let client: String
 
     init(_ settings: AuthSettings, _ repository: AuthRepository, now: Date, email: String, remoteAddress: String) {
-        self.settings = settings; self.repository = repository; self.now = now
+        self.settings = settings
+        self.repository = repository
+        self.now = now
         self.email = String(email.prefix(254))
         client = Self.clientKey(remoteAddress)
     }
@@ -47,7 +49,8 @@ struct LoginThrottle {
         if refusal == nil {
             let fromAll = try repository.loginAttempts(email: email, since: windowStart)
             if fromAll.count > settings.loginAccountMaxFailures,
-               try !repository.isKnownClient(email: email, address: client, since: now.addingTimeInterval(-Double(Self.knownClientDays) * 86_400)) {
+                try !repository.isKnownClient(email: email, address: client, since: now.addingTimeInterval(-Double(Self.knownClientDays) * 86_400))
+            {
                 refusal = fromAll.oldest
             }
         }

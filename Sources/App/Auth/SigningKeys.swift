@@ -14,8 +14,11 @@ public enum SigningKeys {
             return ["PERCH_JWT_ALGORITHM=HS256", "PERCH_JWT_SIGNING_KEY=\(JWTKeyGenerator.encode(JWTKeyGenerator.hs256Secret()))"]
         case .edDSA:
             let pair = JWTKeyGenerator.ed25519()
-            return ["PERCH_JWT_ALGORITHM=EdDSA", "PERCH_JWT_SIGNING_KEY=\(JWTKeyGenerator.encode(pair.secretKey))",
-                    "# public key for other services that verify the tokens (perch itself does not read it):", "PERCH_JWT_PUBLIC_KEY=\(JWTKeyGenerator.encode(pair.publicKey))"]
+            return [
+                "PERCH_JWT_ALGORITHM=EdDSA", "PERCH_JWT_SIGNING_KEY=\(JWTKeyGenerator.encode(pair.secretKey))",
+                "# public key for other services that verify the tokens (perch itself does not read it):",
+                "PERCH_JWT_PUBLIC_KEY=\(JWTKeyGenerator.encode(pair.publicKey))"
+            ]
         }
     }
 }

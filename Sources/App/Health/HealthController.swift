@@ -4,11 +4,17 @@ import Web
 struct HealthController {
     func register(on router: Router<AppContext>) {
         let health = router.group("/api/v1/health", tags: ["health"])
-        health.get("", RouteDoc(summary: "Liveness: the worker answers", description: "Touches no database.",
-                                responses: [.json(.ok, HealthStatus.self)]), use: live)
-        health.get("/ready", RouteDoc(summary: "Readiness: the database answers",
-                                      responses: [.json(.ok, ReadinessStatus.self), .error(.serviceUnavailable, "The database does not answer")]),
-                   use: ready)
+        health.get(
+            "",
+            RouteDoc(
+                summary: "Liveness: the worker answers", description: "Touches no database.",
+                responses: [.json(.ok, HealthStatus.self)]), use: live)
+        health.get(
+            "/ready",
+            RouteDoc(
+                summary: "Readiness: the database answers",
+                responses: [.json(.ok, ReadinessStatus.self), .error(.serviceUnavailable, "The database does not answer")]),
+            use: ready)
     }
 
     /// The same bytes every time: encoded once.

@@ -15,9 +15,15 @@ struct Post {
     let updatedAt: Date
 
     init(row: Row) throws {
-        id = try row.get("id"); authorID = try row.get("author_id"); authorName = try row.get("author_name", as: String?.self)
-        title = try row.get("title"); content = try row.get("content"); published = try row.get("published")
-        version = try row.get("version"); createdAt = try row.get("created_at"); updatedAt = try row.get("updated_at")
+        id = try row.get("id")
+        authorID = try row.get("author_id")
+        authorName = try row.get("author_name", as: String?.self)
+        title = try row.get("title")
+        content = try row.get("content")
+        published = try row.get("published")
+        version = try row.get("version")
+        createdAt = try row.get("created_at")
+        updatedAt = try row.get("updated_at")
     }
 
     /// Strong: changes with every update (version) and never repeats across posts (id).

@@ -8,28 +8,40 @@ struct PostController {
         let posts = router.group("/api/v1/posts", tags: ["posts"])
         let unauthorized = ResponseDoc.error(.unauthorized, "Not authenticated")
         let notFound = ResponseDoc.error(.notFound, "No such post, or a draft you may not see")
-        let written = [ResponseDoc.json(.ok, PostPublic.self, headers: [("ETag", "The new version")]), unauthorized,
-                       .error(.forbidden, "Not the author"), notFound, .error(.preconditionFailed, "If-Match is stale")]
+        let written = [
+            ResponseDoc.json(.ok, PostPublic.self, headers: [("ETag", "The new version")]), unauthorized,
+            .error(.forbidden, "Not the author"), notFound, .error(.preconditionFailed, "If-Match is stale")
+        ]
 
-        posts.post("", .bearer, .json(PostCreate.self), RouteDoc(
-            summary: "Create a post",
-            responses: [.json(.created, PostPublic.self, headers: [("Location", "URL of the new post"), ("ETag", "Its version")]), unauthorized]),
+        posts.post(
+            "", .bearer, .json(PostCreate.self),
+            RouteDoc(
+                summary: "Create a post",
+                responses: [.json(.created, PostPublic.self, headers: [("Location", "URL of the new post"), ("ETag", "Its version")]), unauthorized]),
             use: create)
-        posts.get("", .query(PostListQuery.self), RouteDoc(
-            summary: "List published posts", description: "Newest first; `next_cursor` continues the list.",
-            responses: [.json(.ok, PostPage.self)]), use: list)
-        posts.get("/{id:id}", .optionalBearer, RouteDoc(
-            summary: "Read a post",
-            responses: [.json(.ok, PostPublic.self, headers: [("ETag", "Its version")]), .empty(.notModified), unauthorized, notFound]),
+        posts.get(
+            "", .query(PostListQuery.self),
+            RouteDoc(
+                summary: "List published posts", description: "Newest first; `next_cursor` continues the list.",
+                responses: [.json(.ok, PostPage.self)]), use: list)
+        posts.get(
+            "/{id:id}", .optionalBearer,
+            RouteDoc(
+                summary: "Read a post",
+                responses: [.json(.ok, PostPublic.self, headers: [("ETag", "Its version")]), .empty(.notModified), unauthorized, notFound]),
             use: read)
         posts.put("/{id:id}", .bearer, .json(PostReplace.self), RouteDoc(summary: "Replace a post", responses: written), use: replace)
         posts.patch("/{id:id}", .bearer, .json(PostPatch.self), RouteDoc(summary: "Change some fields of a post", responses: written), use: patch)
-        posts.delete("/{id:id}", .bearer, RouteDoc(
-            summary: "Delete a post",
-            responses: [.empty(.noContent), unauthorized, .error(.forbidden, "Not the author"), notFound, .error(.preconditionFailed, "If-Match is stale")]),
+        posts.delete(
+            "/{id:id}", .bearer,
+            RouteDoc(
+                summary: "Delete a post",
+                responses: [.empty(.noContent), unauthorized, .error(.forbidden, "Not the author"), notFound, .error(.preconditionFailed, "If-Match is stale")]),
             use: delete)
-        router.group("/api/v1/users", tags: ["users"]).get("/me/posts", .bearer, .query(PageQuery.self), RouteDoc(
-            summary: "The caller's posts, drafts included", responses: [.json(.ok, PostPage.self), unauthorized]), use: listMine)
+        router.group("/api/v1/users", tags: ["users"]).get(
+            "/me/posts", .bearer, .query(PageQuery.self),
+            RouteDoc(
+                summary: "The caller's posts, drafts included", responses: [.json(.ok, PostPage.self), unauthorized]), use: listMine)
     }
 
     func create(_ request: Request, _ context: AppContext, _ caller: CurrentUser, _ body: PostCreate) throws -> Response {
@@ -88,15 +100,20 @@ struct PostController {
         return post
     }
 
-    private static func update(_ request: Request, _ context: AppContext, _ caller: CurrentUser,
-                               _ change: (Post) -> (title: String, content: String, published: Bool)) throws -> Response {
+    private static func update(
+        _ request: Request, _ context: AppContext, _ caller: CurrentUser,
+        _ change: (Post) -> (title: String, content: String, published: Bool)
+    ) throws -> Response {
         let post = try editablePost(request, context, caller: caller)
         let new = change(post)
         let repository = PostRepository(db: try context.database())
         // The version in the WHERE clause makes check-and-write one step: a concurrent editor gets 412.
-        guard try repository.update(id: post.id, version: post.version, title: new.title, content: new.content,
-                                    published: new.published, now: context.now),
-              let updated = try repository.find(id: post.id) else { throw HTTPError.preconditionFailed }
+        guard
+            try repository.update(
+                id: post.id, version: post.version, title: new.title, content: new.content,
+                published: new.published, now: context.now),
+            let updated = try repository.find(id: post.id)
+        else { throw HTTPError.preconditionFailed }
         return Response.json(PostPublic(updated)).with(etag: updated.etag)
     }
 }

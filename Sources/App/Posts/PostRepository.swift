@@ -24,16 +24,21 @@ struct PostRepository {
     /// database gone), the request answers an error and nothing was written.
     func create(authorID: Int64, title: String, content: String, published: Bool, now: Date) throws -> Post {
         try db.transaction {
-            let id = try db.execute("""
+            let id = try db.execute(
+                """
                 INSERT INTO posts (author_id, title, content, published, version, created_at, updated_at)
                 VALUES (?, ?, ?, ?, 1, ?, ?)
-                """, [.int(authorID), .string(title), .string(content), .bool(published), .date(now), .date(now)]).lastInsertID
+                """, [.int(authorID), .string(title), .string(content), .bool(published), .date(now), .date(now)]
+            ).lastInsertID
             guard let post = try find(id: id) else { throw HTTPError.notFound }
             return post
         }
     }
 
-    enum Scope { case published(authorID: Int64?), author(Int64) }
+    enum Scope {
+        case published(authorID: Int64?)
+        case author(Int64)
+    }
 
     /// Newest first, strictly after `cursor`: one statement, authors joined.
     func page(_ scope: Scope, limit: Int, after cursor: PageCursor?) throws -> [Post] {
@@ -48,7 +53,10 @@ struct PostRepository {
         switch scope {
         case .published(let authorID):
             conditions.append("p.published = TRUE")
-            if let authorID { conditions.append("p.author_id = ?"); binds.append(.int(authorID)) }
+            if let authorID {
+                conditions.append("p.author_id = ?")
+                binds.append(.int(authorID))
+            }
         case .author(let authorID):
             conditions.append("p.author_id = ?")
             binds.append(.int(authorID))
@@ -63,10 +71,12 @@ struct PostRepository {
 
     /// Applies the change only if nobody changed the post since `version` was read; false otherwise.
     func update(id: Int64, version: Int64, title: String, content: String, published: Bool, now: Date) throws -> Bool {
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE posts SET title = ?, content = ?, published = ?, version = version + 1, updated_at = ?
             WHERE id = ? AND version = ?
-            """, [.string(title), .string(content), .bool(published), .date(now), .int(id), .int(version)]).affectedRows == 1
+            """, [.string(title), .string(content), .bool(published), .date(now), .int(id), .int(version)]
+        ).affectedRows == 1
     }
 
     func delete(id: Int64, version: Int64) throws -> Bool {

@@ -22,9 +22,14 @@ struct PostPublic: SchemaEncodable {
     let updatedAt: Date
 
     init(_ post: Post) {
-        id = post.id; title = post.title; content = post.content; published = post.published
-        authorID = post.authorID; author = PostAuthor(id: post.authorID, fullName: post.authorName)
-        createdAt = post.createdAt; updatedAt = post.updatedAt
+        id = post.id
+        title = post.title
+        content = post.content
+        published = post.published
+        authorID = post.authorID
+        author = PostAuthor(id: post.authorID, fullName: post.authorName)
+        createdAt = post.createdAt
+        updatedAt = post.updatedAt
     }
 
     static let schema = ObjectSchema<PostPublic>("PostPublic") {
@@ -41,7 +46,11 @@ struct PostPublic: SchemaEncodable {
 
 struct PostCreate: SchemaDecodable {
     let title: String, content: String, published: Bool
-    init(_ v: Validated<PostCreate>) { title = v[\.title]; content = v[\.content]; published = v[\.published] }
+    init(_ v: Validated<PostCreate>) {
+        title = v[\.title]
+        content = v[\.content]
+        published = v[\.published]
+    }
     static let schema = ObjectSchema<PostCreate>("PostCreate") {
         Field("title", \.title, .string(min: 1, max: 200, notBlank: true), example: "Hello")
         Field("content", \.content, .string(max: 100_000), example: "First post")
@@ -52,7 +61,11 @@ struct PostCreate: SchemaDecodable {
 /// PUT: every field required.
 struct PostReplace: SchemaDecodable {
     let title: String, content: String, published: Bool
-    init(_ v: Validated<PostReplace>) { title = v[\.title]; content = v[\.content]; published = v[\.published] }
+    init(_ v: Validated<PostReplace>) {
+        title = v[\.title]
+        content = v[\.content]
+        published = v[\.published]
+    }
     static let schema = ObjectSchema<PostReplace>("PostReplace") {
         Field("title", \.title, .string(min: 1, max: 200, notBlank: true))
         Field("content", \.content, .string(max: 100_000))
@@ -63,7 +76,11 @@ struct PostReplace: SchemaDecodable {
 /// PATCH: any subset.
 struct PostPatch: SchemaDecodable {
     let title: String?, content: String?, published: Bool?
-    init(_ v: Validated<PostPatch>) { title = v[\.title]; content = v[\.content]; published = v[\.published] }
+    init(_ v: Validated<PostPatch>) {
+        title = v[\.title]
+        content = v[\.content]
+        published = v[\.published]
+    }
     static let schema = ObjectSchema<PostPatch>("PostPatch") {
         OptionalField("title", \.title, .string(min: 1, max: 200, notBlank: true), description: "Absent or null leaves it unchanged")
         OptionalField("content", \.content, .string(max: 100_000), description: "Absent or null leaves it unchanged")

@@ -9,8 +9,10 @@ public enum Superuser {
     /// so: anyone can sign up with an address, and a promotion must not hand an account's existing tokens
     /// superuser rights, so the promoted account gets the new password and every session of it ends.
     /// The password comes from the caller (stdin or a prompt), never from an argument.
-    public static func create(email: String, password: String, promoteExisting: Bool = false, config: AppConfiguration,
-                              now: Date = Date()) throws -> String {
+    public static func create(
+        email: String, password: String, promoteExisting: Bool = false, config: AppConfiguration,
+        now: Date = Date()
+    ) throws -> String {
         guard let database = config.database else { throw AppConfigurationError(problems: ["PERCH_DATABASE_URL: required"]) }
         // The sign-up rules apply here too.
         do {
@@ -23,7 +25,8 @@ public enum Superuser {
         let users = UserRepository(db)
         if let existing = try users.find(email: email), !promoteExisting {
             throw AppConfigurationError(problems: [
-                "an account with this email exists (user \(existing.id)); to make it a superuser, run again with --promote-existing (its password is replaced and its sessions end)"])
+                "an account with this email exists (user \(existing.id)); to make it a superuser, run again with --promote-existing (its password is replaced and its sessions end)"
+            ])
         }
         let hash = try config.auth.hasher.hash(password)
         return try db.transaction {

@@ -11,29 +11,49 @@ struct UserController {
         let notFound = ResponseDoc.error(.notFound, "User not found")
         let emailTaken = ResponseDoc.error(.conflict, "Email already registered")
 
-        users.post("", .json(UserCreate.self), RouteDoc(
-            summary: "Sign up", responses: [.json(.created, UserPublic.self), emailTaken]), use: signUp)
-        users.get("/me", .bearer, RouteDoc(
-            summary: "The caller's account", responses: [.json(.ok, UserPublic.self), unauthorized]), use: me)
-        users.patch("/me", .bearer, .json(UserUpdateMe.self), RouteDoc(
-            summary: "Change the caller's email or name", responses: [.json(.ok, UserPublic.self), unauthorized, emailTaken]), use: updateMe)
-        users.post("/me/password", .bearer, .json(UpdatePassword.self), RouteDoc(
-            summary: "Change the caller's password", description: "Every other session of the caller ends.",
-            responses: [.empty(.noContent), .error(.badRequest, "Incorrect password"), unauthorized,
-                        .error(.tooManyRequests, "Too many wrong passwords", headers: [("Retry-After", "Seconds to wait")])]), use: changePassword)
-        users.delete("/me", .bearer, RouteDoc(
-            summary: "Delete the caller's account", description: "Their posts and sessions go with it.",
-            responses: [.empty(.noContent), unauthorized, .error(.forbidden, "Superusers cannot delete themselves")]), use: deleteMe)
-        users.get("", .superuser, .query(PageQuery.self), RouteDoc(
-            summary: "List users (superuser)", responses: [.json(.ok, UserPage.self), unauthorized, .error(.forbidden)]), use: list)
-        users.get("/{id:id}", .bearer, RouteDoc(
-            summary: "A user (self or superuser)", responses: [.json(.ok, UserPublic.self), unauthorized, .error(.forbidden), notFound]),
+        users.post(
+            "", .json(UserCreate.self),
+            RouteDoc(
+                summary: "Sign up", responses: [.json(.created, UserPublic.self), emailTaken]), use: signUp)
+        users.get(
+            "/me", .bearer,
+            RouteDoc(
+                summary: "The caller's account", responses: [.json(.ok, UserPublic.self), unauthorized]), use: me)
+        users.patch(
+            "/me", .bearer, .json(UserUpdateMe.self),
+            RouteDoc(
+                summary: "Change the caller's email or name", responses: [.json(.ok, UserPublic.self), unauthorized, emailTaken]), use: updateMe)
+        users.post(
+            "/me/password", .bearer, .json(UpdatePassword.self),
+            RouteDoc(
+                summary: "Change the caller's password", description: "Every other session of the caller ends.",
+                responses: [
+                    .empty(.noContent), .error(.badRequest, "Incorrect password"), unauthorized,
+                    .error(.tooManyRequests, "Too many wrong passwords", headers: [("Retry-After", "Seconds to wait")])
+                ]), use: changePassword)
+        users.delete(
+            "/me", .bearer,
+            RouteDoc(
+                summary: "Delete the caller's account", description: "Their posts and sessions go with it.",
+                responses: [.empty(.noContent), unauthorized, .error(.forbidden, "Superusers cannot delete themselves")]), use: deleteMe)
+        users.get(
+            "", .superuser, .query(PageQuery.self),
+            RouteDoc(
+                summary: "List users (superuser)", responses: [.json(.ok, UserPage.self), unauthorized, .error(.forbidden)]), use: list)
+        users.get(
+            "/{id:id}", .bearer,
+            RouteDoc(
+                summary: "A user (self or superuser)", responses: [.json(.ok, UserPublic.self), unauthorized, .error(.forbidden), notFound]),
             use: read)
-        users.patch("/{id:id}", .superuser, .json(UserUpdate.self), RouteDoc(
-            summary: "Change a user (superuser)", description: "Deactivating a user or setting their password ends their sessions.",
-            responses: [.json(.ok, UserPublic.self), unauthorized, .error(.forbidden), notFound, emailTaken]), use: update)
-        users.delete("/{id:id}", .superuser, RouteDoc(
-            summary: "Delete a user (superuser)", responses: [.empty(.noContent), unauthorized, .error(.forbidden), notFound]), use: delete)
+        users.patch(
+            "/{id:id}", .superuser, .json(UserUpdate.self),
+            RouteDoc(
+                summary: "Change a user (superuser)", description: "Deactivating a user or setting their password ends their sessions.",
+                responses: [.json(.ok, UserPublic.self), unauthorized, .error(.forbidden), notFound, emailTaken]), use: update)
+        users.delete(
+            "/{id:id}", .superuser,
+            RouteDoc(
+                summary: "Delete a user (superuser)", responses: [.empty(.noContent), unauthorized, .error(.forbidden), notFound]), use: delete)
     }
 
     func signUp(_ request: Request, _ context: AppContext, _ body: UserCreate) throws -> Response {
@@ -63,8 +83,9 @@ struct UserController {
         let passwords = context.passwords
         let db = try context.database()
         // A stolen access token must not become a way to guess the password: the check spends login's budgets.
-        let throttle = LoginThrottle(context.config.auth, AuthRepository(db), now: context.now, email: caller.user.email,
-                                     remoteAddress: request.remoteAddress)
+        let throttle = LoginThrottle(
+            context.config.auth, AuthRepository(db), now: context.now, email: caller.user.email,
+            remoteAddress: request.remoteAddress)
         guard try throttle.guess({ try passwords.verify(body.currentPassword, against: caller.user.hashedPassword) }) else {
             throw HTTPError(.badRequest, detail: "Incorrect password")
         }
@@ -72,8 +93,11 @@ struct UserController {
         let hash = try passwords.hash(body.newPassword)
         // Written only over the hash that was verified: a password set meanwhile (a reset, an admin) wins.
         let changed = try db.transaction {
-            guard try UserRepository(db).setPassword(id: caller.id, hashedPassword: hash, ifCurrent: caller.user.hashedPassword,
-                                                     now: context.now) else { return false }
+            guard
+                try UserRepository(db).setPassword(
+                    id: caller.id, hashedPassword: hash, ifCurrent: caller.user.hashedPassword,
+                    now: context.now)
+            else { return false }
             let sessions = AuthRepository(db)
             try sessions.revokeAll(userID: caller.id, except: caller.sessionID, now: context.now)
             try sessions.adoptCurrentGeneration(sessionID: caller.sessionID)
@@ -108,8 +132,9 @@ struct UserController {
         let user = try Self.load(id, context)
         // Hashed before the transaction (an Argon2 hash holds no lock), written only over the hash it replaces.
         let hash = try body.password.map { try context.passwords.hash($0) }
-        let changes = UserChanges(email: body.email, fullName: body.fullNameGiven ? .some(body.fullName) : nil,
-                                  isActive: body.isActive, isSuperuser: body.isSuperuser)
+        let changes = UserChanges(
+            email: body.email, fullName: body.fullNameGiven ? .some(body.fullName) : nil,
+            isActive: body.isActive, isSuperuser: body.isSuperuser)
         let db = try context.database()
         let saved = try db.transaction {
             if let hash, try !UserRepository(db).setPassword(id: id, hashedPassword: hash, ifCurrent: user.hashedPassword, now: context.now) {

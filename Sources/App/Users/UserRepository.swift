@@ -8,7 +8,10 @@ public struct UserChanges {
     public var isActive: Bool?
     public var isSuperuser: Bool?
     public init(email: String? = nil, fullName: String?? = nil, isActive: Bool? = nil, isSuperuser: Bool? = nil) {
-        self.email = email; self.fullName = fullName; self.isActive = isActive; self.isSuperuser = isSuperuser
+        self.email = email
+        self.fullName = fullName
+        self.isActive = isActive
+        self.isSuperuser = isSuperuser
     }
 }
 
@@ -36,10 +39,12 @@ public struct UserRepository {
 
     /// Inserts a user; throws `DatabaseError.duplicateKey(key: "users_email_unique")` on a taken email.
     public func create(email: String, hashedPassword: String, fullName: String?, isSuperuser: Bool = false, now: Date) throws -> User {
-        let id = try db.execute("""
+        let id = try db.execute(
+            """
             INSERT INTO users (email, hashed_password, full_name, is_active, is_superuser, created_at, updated_at)
             VALUES (?, ?, ?, TRUE, ?, ?, ?)
-            """, [.string(email), .string(hashedPassword), DatabaseValue(fullName), .bool(isSuperuser), .date(now), .date(now)]).lastInsertID
+            """, [.string(email), .string(hashedPassword), DatabaseValue(fullName), .bool(isSuperuser), .date(now), .date(now)]
+        ).lastInsertID
         guard let user = try find(id: id) else { throw DatabaseError.decoding("inserted user \(id) not found") }
         return user
     }
@@ -50,10 +55,22 @@ public struct UserRepository {
     public func update(id: Int64, _ changes: UserChanges, now: Date) throws -> User? {
         var sets: [String] = []
         var binds: [DatabaseValue] = []
-        if let email = changes.email { sets.append("email = ?"); binds.append(.string(email)) }
-        if let fullName = changes.fullName { sets.append("full_name = ?"); binds.append(DatabaseValue(fullName)) }
-        if let active = changes.isActive { sets.append("is_active = ?"); binds.append(.bool(active)) }
-        if let superuser = changes.isSuperuser { sets.append("is_superuser = ?"); binds.append(.bool(superuser)) }
+        if let email = changes.email {
+            sets.append("email = ?")
+            binds.append(.string(email))
+        }
+        if let fullName = changes.fullName {
+            sets.append("full_name = ?")
+            binds.append(DatabaseValue(fullName))
+        }
+        if let active = changes.isActive {
+            sets.append("is_active = ?")
+            binds.append(.bool(active))
+        }
+        if let superuser = changes.isSuperuser {
+            sets.append("is_superuser = ?")
+            binds.append(.bool(superuser))
+        }
         sets.append("updated_at = ?")
         try db.execute("UPDATE users SET \(sets.joined(separator: ", ")) WHERE id = ?", binds + [.date(now), .int(id)])
         return try find(id: id)
@@ -63,17 +80,20 @@ public struct UserRepository {
     /// that an admin's change was based on), and bumps the credential generation so that every session made
     /// before ends at its next request. False when the password changed in between: nothing was written.
     public func setPassword(id: Int64, hashedPassword: String, ifCurrent current: String, now: Date) throws -> Bool {
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE users SET hashed_password = ?, credential_generation = credential_generation + 1, updated_at = ?
             WHERE id = ? AND hashed_password = ?
-            """, [.string(hashedPassword), .date(now), .int(id), .string(current)]).affectedRows == 1
+            """, [.string(hashedPassword), .date(now), .int(id), .string(current)]
+        ).affectedRows == 1
     }
 
     /// The same password under stronger hash parameters (login's rehash): no new generation, and nothing
     /// written if the password changed since `current` was read.
     public func rehashPassword(id: Int64, hashedPassword: String, ifCurrent current: String) throws {
-        try db.execute("UPDATE users SET hashed_password = ? WHERE id = ? AND hashed_password = ?",
-                       [.string(hashedPassword), .int(id), .string(current)])
+        try db.execute(
+            "UPDATE users SET hashed_password = ? WHERE id = ? AND hashed_password = ?",
+            [.string(hashedPassword), .int(id), .string(current)])
     }
 
     /// Deletes the user; posts and sessions go with it (ON DELETE CASCADE). True when a row went.
@@ -85,10 +105,13 @@ public struct UserRepository {
     /// Newest first, after `cursor` when given (see `KeysetPage`).
     public func page(limit: Int, after cursor: PageCursor?) throws -> [User] {
         guard let older = cursor?.olderRowsBinds else {
-            return try db.query("SELECT \(Self.columns) FROM users ORDER BY created_at DESC, id DESC LIMIT ?",
-                                [.integer(limit)]).map(User.init(row:))
+            return try db.query(
+                "SELECT \(Self.columns) FROM users ORDER BY created_at DESC, id DESC LIMIT ?",
+                [.integer(limit)]
+            ).map(User.init(row:))
         }
         return try db.query(Self.olderPageSQL, older + [.integer(limit)]).map(User.init(row:))
     }
-    private static let olderPageSQL = "SELECT \(columns(of: "u")) FROM users u WHERE \(PageCursor.olderRowsSQL(of: "u")) ORDER BY u.created_at DESC, u.id DESC LIMIT ?"
+    private static let olderPageSQL =
+        "SELECT \(columns(of: "u")) FROM users u WHERE \(PageCursor.olderRowsSQL(of: "u")) ORDER BY u.created_at DESC, u.id DESC LIMIT ?"
 }

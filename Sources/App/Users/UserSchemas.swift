@@ -12,8 +12,13 @@ public struct UserPublic: SchemaEncodable {
     let updatedAt: Date
 
     init(_ user: User) {
-        id = user.id; email = user.email; fullName = user.fullName; isActive = user.isActive
-        isSuperuser = user.isSuperuser; createdAt = user.createdAt; updatedAt = user.updatedAt
+        id = user.id
+        email = user.email
+        fullName = user.fullName
+        isActive = user.isActive
+        isSuperuser = user.isSuperuser
+        createdAt = user.createdAt
+        updatedAt = user.updatedAt
     }
 
     public static let schema = ObjectSchema<UserPublic>("UserPublic") {
@@ -33,7 +38,11 @@ struct UserCreate: SchemaDecodable {
     let password: String
     let fullName: String?
 
-    init(_ v: Validated<UserCreate>) { email = v[\.email]; password = v[\.password]; fullName = v[\.fullName] }
+    init(_ v: Validated<UserCreate>) {
+        email = v[\.email]
+        password = v[\.password]
+        fullName = v[\.fullName]
+    }
 
     static let schema = ObjectSchema<UserCreate>("UserCreate") {
         Field("email", \.email, .email(maxLength: 254), example: "ada@example.com")
@@ -48,7 +57,11 @@ struct UserUpdateMe: SchemaDecodable {
     let fullName: String?
     let fullNameGiven: Bool
 
-    init(_ v: Validated<UserUpdateMe>) { email = v[\.email]; fullName = v[\.fullName]; fullNameGiven = v.isPresent("full_name") }
+    init(_ v: Validated<UserUpdateMe>) {
+        email = v[\.email]
+        fullName = v[\.fullName]
+        fullNameGiven = v.isPresent("full_name")
+    }
 
     static let schema = ObjectSchema<UserUpdateMe>("UserUpdateMe") {
         OptionalField("email", \.email, .email(maxLength: 254))
@@ -60,7 +73,10 @@ struct UpdatePassword: SchemaDecodable {
     let currentPassword: String
     let newPassword: String
 
-    init(_ v: Validated<UpdatePassword>) { currentPassword = v[\.currentPassword]; newPassword = v[\.newPassword] }
+    init(_ v: Validated<UpdatePassword>) {
+        currentPassword = v[\.currentPassword]
+        newPassword = v[\.newPassword]
+    }
 
     static let schema = ObjectSchema<UpdatePassword>("UpdatePassword") {
         Field("current_password", \.currentPassword, .string(min: 1, max: 128), secret: true)
@@ -78,8 +94,12 @@ struct UserUpdate: SchemaDecodable {
     let isSuperuser: Bool?
 
     init(_ v: Validated<UserUpdate>) {
-        email = v[\.email]; fullName = v[\.fullName]; fullNameGiven = v.isPresent("full_name")
-        password = v[\.password]; isActive = v[\.isActive]; isSuperuser = v[\.isSuperuser]
+        email = v[\.email]
+        fullName = v[\.fullName]
+        fullNameGiven = v.isPresent("full_name")
+        password = v[\.password]
+        isActive = v[\.isActive]
+        isSuperuser = v[\.isSuperuser]
     }
 
     static let schema = ObjectSchema<UserUpdate>("UserUpdate") {

@@ -32,7 +32,7 @@ public enum JWTKeyGenerator {
     public static func decode(_ text: String) throws -> [UInt8] {
         let words = text.split(whereSeparator: \.isWhitespace)  // surrounding whitespace only
         guard words.count == 1, let bytes = Base64URL.decode(String(words[0])),
-              !bytes.isEmpty
+            !bytes.isEmpty
         else { throw JWTError.invalidKey("key text is not unpadded base64url") }
         return bytes
     }

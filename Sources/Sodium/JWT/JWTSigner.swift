@@ -18,8 +18,10 @@ public struct JWTSigner: Sendable {
 
     /// Throws `invalidConfiguration` when a key is of another algorithm, the signing key cannot sign,
     /// two different keys share a kid, or the leeway is outside 0...3600 seconds.
-    public init(algorithm: JWTAlgorithm, signingKey: JWTKey, verificationKeys: [JWTKey] = [],
-                issuer: String? = nil, audience: String? = nil, leeway: Int = 30) throws {
+    public init(
+        algorithm: JWTAlgorithm, signingKey: JWTKey, verificationKeys: [JWTKey] = [],
+        issuer: String? = nil, audience: String? = nil, leeway: Int = 30
+    ) throws {
         guard signingKey.canSign else {
             throw JWTError.invalidConfiguration("the signing key has no private material")
         }
@@ -53,7 +55,8 @@ public struct JWTSigner: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let header = Header(alg: algorithm.rawValue, typ: "JWT", kid: signingKey.kid)
-        let signingInput = Base64URL.encode(Array(try encoder.encode(header))) + "."
+        let signingInput =
+            Base64URL.encode(Array(try encoder.encode(header))) + "."
             + Base64URL.encode(Array(try encoder.encode(claims)))
         let signature = signingKey.signature(for: Array(signingInput.utf8))
         return signingInput + "." + Base64URL.encode(signature)
@@ -65,9 +68,9 @@ public struct JWTSigner: Sendable {
         guard bytes.count <= Self.maximumTokenLength else { throw JWTError.malformed }
         let parts = bytes.split(separator: UInt8(ascii: "."), maxSplits: 3, omittingEmptySubsequences: false)
         guard parts.count == 3,
-              let headerJSON = Base64URL.decode(utf8: parts[0]),
-              let payloadJSON = Base64URL.decode(utf8: parts[1]),
-              let signature = Base64URL.decode(utf8: parts[2])
+            let headerJSON = Base64URL.decode(utf8: parts[0]),
+            let payloadJSON = Base64URL.decode(utf8: parts[1]),
+            let signature = Base64URL.decode(utf8: parts[2])
         else { throw JWTError.malformed }
 
         guard let header = try? JSONDecoder().decode(Header.self, from: Data(headerJSON)) else {

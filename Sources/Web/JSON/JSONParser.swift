@@ -67,7 +67,10 @@ struct JSONParser {
         pos += 1
         var members: [(String, JSONValue)] = []
         skipSpace()
-        if peek == UInt8(ascii: "}") { pos += 1; return .object(members) }
+        if peek == UInt8(ascii: "}") {
+            pos += 1
+            return .object(members)
+        }
         while true {
             skipSpace()
             guard peek == UInt8(ascii: "\"") else { throw fail("Expecting property name enclosed in double quotes") }
@@ -80,7 +83,9 @@ struct JSONParser {
             skipSpace()
             switch peek {
             case UInt8(ascii: ","): pos += 1
-            case UInt8(ascii: "}"): pos += 1; return .object(members)
+            case UInt8(ascii: "}"):
+                pos += 1
+                return .object(members)
             default: throw fail("Expecting ',' delimiter")
             }
         }
@@ -90,14 +95,19 @@ struct JSONParser {
         pos += 1
         var items: [JSONValue] = []
         skipSpace()
-        if peek == UInt8(ascii: "]") { pos += 1; return .array(items) }
+        if peek == UInt8(ascii: "]") {
+            pos += 1
+            return .array(items)
+        }
         while true {
             skipSpace()
             items.append(try parseValue())
             skipSpace()
             switch peek {
             case UInt8(ascii: ","): pos += 1
-            case UInt8(ascii: "]"): pos += 1; return .array(items)
+            case UInt8(ascii: "]"):
+                pos += 1
+                return .array(items)
             default: throw fail("Expecting ',' delimiter")
             }
         }

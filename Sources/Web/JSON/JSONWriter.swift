@@ -7,9 +7,13 @@ enum JSONWriter {
         case .int(let i): Digits.append(i, to: &out)
         case .bigInt(let s): out += s.utf8
         case .double(let d):
-            if !d.isFinite { out += "null".utf8 }
-            else if d == d.rounded(), abs(d) < 1e15 { out += ((d.sign == .minus ? "-" : "") + String(Int64(abs(d))) + ".0").utf8 }
-            else { out += "\(d)".utf8 }
+            if !d.isFinite {
+                out += "null".utf8
+            } else if d == d.rounded(), abs(d) < 1e15 {
+                out += ((d.sign == .minus ? "-" : "") + String(Int64(abs(d))) + ".0").utf8
+            } else {
+                out += "\(d)".utf8
+            }
         case .string(let s): writeString(s, into: &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))

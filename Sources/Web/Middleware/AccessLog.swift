@@ -10,8 +10,9 @@ public struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
         let elapsed = clock.now - start
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
         guard context.logger.logLevel <= .info else { return response }
-        let entry = AccessLogEntry(method: request.method.rawValue, path: request.path, status: response.status.code,
-                                   durationMicros: max(0, micros), bytes: response.body.count, queueMicros: request.queueMicros)
+        let entry = AccessLogEntry(
+            method: request.method.rawValue, path: request.path, status: response.status.code,
+            durationMicros: max(0, micros), bytes: response.body.count, queueMicros: request.queueMicros)
         if let writer = context.logger.handler as? AccessLogWriter {
             writer.logAccess(entry)
         } else {

@@ -12,11 +12,13 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let e as ValidationError {
             return e.response
         } catch {
-            context.logger.error("unhandled error", metadata: [
-                "error": "\(String(reflecting: error))",
-                "method": "\(request.method.rawValue)",
-                "path": "\(request.path)",
-            ])
+            context.logger.error(
+                "unhandled error",
+                metadata: [
+                    "error": "\(String(reflecting: error))",
+                    "method": "\(request.method.rawValue)",
+                    "path": "\(request.path)"
+                ])
             return HTTPError.internalServerError.response
         }
     }

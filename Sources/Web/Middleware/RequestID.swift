@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif
 import HTTPTypes
+
+#if canImport(Glibc)
+    import Glibc
+#else
+    import Darwin
+#endif
 
 extension HTTPField.Name {
     public static let xRequestID = HTTPField.Name("X-Request-ID")!
@@ -20,9 +21,10 @@ public enum RequestID {
     public static func isValid(_ id: String) -> Bool {
         var id = id
         return id.withUTF8 { utf8 in  // contiguous bytes: checked twice a request
-            (1...128).contains(utf8.count) && utf8.allSatisfy { b in
-                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2E || b == 0x5F || b == 0x2D
-            }
+            (1...128).contains(utf8.count)
+                && utf8.allSatisfy { b in
+                    (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2E || b == 0x5F || b == 0x2D
+                }
         }
     }
 

@@ -4,10 +4,12 @@ import HTTPTypes
 enum OpenAPIGenerator {
     static func document<Context>(routes: [Route<Context>], info: OpenAPIInfo) -> JSONValue {
         let registry = SchemaRegistry()
-        registry.add("HTTPError", [
-            "type": "object", "title": "HTTPError",
-            "properties": ["detail": ["type": "string", "title": "Detail"]], "required": ["detail"],
-        ])
+        registry.add(
+            "HTTPError",
+            [
+                "type": "object", "title": "HTTPError",
+                "properties": ["detail": ["type": "string", "title": "Detail"]], "required": ["detail"]
+            ])
         var paths: [(String, JSONValue)] = []
         var usesValidation = false
         for route in routes where route.doc.includeInSchema {
@@ -18,21 +20,25 @@ enum OpenAPIGenerator {
             if let i = paths.firstIndex(where: { $0.0 == key }) { paths[i].1.set(method, op) } else { paths.append((key, [method: op])) }
         }
         if usesValidation {
-            registry.add("ValidationError", [
-                "type": "object", "title": "ValidationError",
-                "properties": [
-                    "loc": ["type": "array", "title": "Location", "items": ["anyOf": [["type": "string"], ["type": "integer"]]]],
-                    "msg": ["type": "string", "title": "Message"],
-                    "type": ["type": "string", "title": "Error Type"],
-                    "input": ["title": "Input"],
-                    "ctx": ["type": "object", "title": "Context"],
-                ],
-                "required": ["loc", "msg", "type"],
-            ])
-            registry.add("HTTPValidationError", [
-                "type": "object", "title": "HTTPValidationError",
-                "properties": ["detail": ["type": "array", "title": "Detail", "items": ["$ref": "#/components/schemas/ValidationError"]]],
-            ])
+            registry.add(
+                "ValidationError",
+                [
+                    "type": "object", "title": "ValidationError",
+                    "properties": [
+                        "loc": ["type": "array", "title": "Location", "items": ["anyOf": [["type": "string"], ["type": "integer"]]]],
+                        "msg": ["type": "string", "title": "Message"],
+                        "type": ["type": "string", "title": "Error Type"],
+                        "input": ["title": "Input"],
+                        "ctx": ["type": "object", "title": "Context"]
+                    ],
+                    "required": ["loc", "msg", "type"]
+                ])
+            registry.add(
+                "HTTPValidationError",
+                [
+                    "type": "object", "title": "HTTPValidationError",
+                    "properties": ["detail": ["type": "array", "title": "Detail", "items": ["$ref": "#/components/schemas/ValidationError"]]]
+                ])
         }
         var infoJSON: JSONValue = ["title": .string(info.title), "version": .string(info.version)]
         if let d = info.description { infoJSON.set("description", .string(d)) }
@@ -44,9 +50,9 @@ enum OpenAPIGenerator {
                 "schemas": registry.components,
                 "securitySchemes": [
                     "OAuth2PasswordBearer": ["type": "oauth2", "flows": ["password": ["scopes": [:], "tokenUrl": .string(info.tokenURL)]]],
-                    "HTTPBearer": ["type": "http", "scheme": "bearer", "bearerFormat": "JWT"],
-                ],
-            ],
+                    "HTTPBearer": ["type": "http", "scheme": "bearer", "bearerFormat": "JWT"]
+                ]
+            ]
         ]
     }
 
@@ -60,8 +66,10 @@ enum OpenAPIGenerator {
         if doc.deprecated { op.set("deprecated", true) }
 
         var parameters: [JSONValue] = route.pattern.parameters.map { p in
-            var param: JSONValue = ["name": .string(p.name), "in": "path", "required": true,
-                                    "schema": route.pattern.schema(p.type).merging(["title": .string(SchemaField<Void>.title(p.name))])]
+            var param: JSONValue = [
+                "name": .string(p.name), "in": "path", "required": true,
+                "schema": route.pattern.schema(p.type).merging(["title": .string(SchemaField<Void>.title(p.name))])
+            ]
             if let d = doc.parameterDescriptions[p.name] { param.set("description", .string(d)) }
             return param
         }
@@ -93,8 +101,10 @@ enum OpenAPIGenerator {
         }
         let validates = route.pattern.parameters.contains { $0.type != .string } || route.bodyMediaType != nil || route.queryParameters != nil
         if validates {
-            add(ResponseDoc(status: .unprocessableContent, description: "Validation Error",
-                            schema: { _ in ["$ref": "#/components/schemas/HTTPValidationError"] }, headers: [], example: nil))
+            add(
+                ResponseDoc(
+                    status: .unprocessableContent, description: "Validation Error",
+                    schema: { _ in ["$ref": "#/components/schemas/HTTPValidationError"] }, headers: [], example: nil))
         }
         if route.bodyMediaType != nil {
             add(.error(.contentTooLarge, "Request body too large"))

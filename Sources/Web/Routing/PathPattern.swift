@@ -35,16 +35,20 @@ public struct PathPattern: Sendable, Equatable {
 
     /// The OpenAPI form: `/posts/{id}`.
     public var template: String {
-        "/" + segments.map { seg in
-            switch seg {
-            case .literal(let s): return s
-            case .parameter(let n, _): return "{\(n)}"
-            }
-        }.joined(separator: "/")
+        "/"
+            + segments.map { seg in
+                switch seg {
+                case .literal(let s): return s
+                case .parameter(let n, _): return "{\(n)}"
+                }
+            }.joined(separator: "/")
     }
 
     public var parameters: [(name: String, type: ParameterType)] {
-        segments.compactMap { if case .parameter(let n, let t) = $0 { return (n, t) }; return nil }
+        segments.compactMap {
+            if case .parameter(let n, let t) = $0 { return (n, t) }
+            return nil
+        }
     }
 
     /// Checks matched values against the declared types: 422 `int_parsing` / `greater_than` at ["path", name].

@@ -13,5 +13,8 @@ public protocol RequestContext {
 public struct BasicRequestContext: RequestContext {
     public var requestID: String
     public var logger: Logger
-    public init(requestID: String, logger: Logger) { self.requestID = requestID; self.logger = logger }
+    public init(requestID: String, logger: Logger) {
+        self.requestID = requestID
+        self.logger = logger
+    }
 }

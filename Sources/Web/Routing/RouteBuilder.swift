@@ -16,8 +16,10 @@ public protocol RouteBuilder {
 
 extension RouteBuilder {
     /// A nested group: the prefix is appended, middleware runs after this group's, tags and flags merge.
-    public func group(_ path: String, tags: [String] = [], sensitive: Bool = false,
-                      responses: [ResponseDoc] = [], middleware: [any RouterMiddleware<Context>] = []) -> RouteGroup<Context> {
+    public func group(
+        _ path: String, tags: [String] = [], sensitive: Bool = false,
+        responses: [ResponseDoc] = [], middleware: [any RouterMiddleware<Context>] = []
+    ) -> RouteGroup<Context> {
         var d = defaults
         d.tags += tags
         d.sensitive = d.sensitive || sensitive
@@ -28,21 +30,27 @@ extension RouteBuilder {
     /// Registers a route: its security runs first (401/403), then the body's media type is checked (415),
     /// then path parameters, query and body are validated with every problem reported in one 422, and only
     /// then does the handler run, with the caller and the decoded inputs.
-    public func on<S: RouteSecurity, Input>(_ method: HTTPRequest.Method, _ path: String, _ security: S, _ inputs: RouteInputs<Input>,
-                                            _ doc: RouteDoc = RouteDoc(),
-                                            use handler: @escaping (Request, Context, S.Caller, Input) throws -> Response) where S.Context == Context {
+    public func on<S: RouteSecurity, Input>(
+        _ method: HTTPRequest.Method, _ path: String, _ security: S, _ inputs: RouteInputs<Input>,
+        _ doc: RouteDoc = RouteDoc(),
+        use handler: @escaping (Request, Context, S.Caller, Input) throws -> Response
+    ) where S.Context == Context {
         add(method, path, security.security, security.authenticate, inputs, doc, handler)
     }
 
     /// Registers a route that anyone may call.
-    public func on<Input>(_ method: HTTPRequest.Method, _ path: String, _ inputs: RouteInputs<Input>, _ doc: RouteDoc = RouteDoc(),
-                          use handler: @escaping (Request, Context, Input) throws -> Response) {
+    public func on<Input>(
+        _ method: HTTPRequest.Method, _ path: String, _ inputs: RouteInputs<Input>, _ doc: RouteDoc = RouteDoc(),
+        use handler: @escaping (Request, Context, Input) throws -> Response
+    ) {
         add(method, path, .anonymous, { _, _ in () }, inputs, doc) { request, context, _, input in try handler(request, context, input) }
     }
 
-    private func add<Caller, Input>(_ method: HTTPRequest.Method, _ path: String, _ security: Security,
-                                    _ authenticate: @escaping (Request, Context) throws -> Caller, _ inputs: RouteInputs<Input>,
-                                    _ doc: RouteDoc, _ handler: @escaping (Request, Context, Caller, Input) throws -> Response) {
+    private func add<Caller, Input>(
+        _ method: HTTPRequest.Method, _ path: String, _ security: Security,
+        _ authenticate: @escaping (Request, Context) throws -> Caller, _ inputs: RouteInputs<Input>,
+        _ doc: RouteDoc, _ handler: @escaping (Request, Context, Caller, Input) throws -> Response
+    ) {
         let pattern = prefix.appending(PathPattern(path))
         var d = doc
         d.tags = defaults.tags + doc.tags.filter { !defaults.tags.contains($0) }
@@ -60,8 +68,10 @@ extension RouteBuilder {
             guard issues.isEmpty, let value else { throw ValidationError(issues) }
             return try handler(request, context, caller, value)
         }
-        router.add(Route(method: method, pattern: pattern, doc: d, info: info, bodyMediaType: mediaType, bodySchema: inputs.bodySchema,
-                         queryParameters: inputs.queryParameters, responder: chain(middleware, endpoint)))
+        router.add(
+            Route(
+                method: method, pattern: pattern, doc: d, info: info, bodyMediaType: mediaType, bodySchema: inputs.bodySchema,
+                queryParameters: inputs.queryParameters, responder: chain(middleware, endpoint)))
     }
 }
 
@@ -70,87 +80,118 @@ private let noInputs = RouteInputs<Void>(bodyMediaType: nil, bodySchema: nil, qu
 
 // The verbs, with and without security and inputs (boilerplate: each forwards to `on`).
 extension RouteBuilder {
-    public func on(_ method: HTTPRequest.Method, _ path: String, _ doc: RouteDoc = RouteDoc(),
-                   use handler: @escaping (Request, Context) throws -> Response) {
+    public func on(
+        _ method: HTTPRequest.Method, _ path: String, _ doc: RouteDoc = RouteDoc(),
+        use handler: @escaping (Request, Context) throws -> Response
+    ) {
         on(method, path, noInputs, doc) { r, c, _ in try handler(r, c) }
     }
-    public func on<S: RouteSecurity>(_ method: HTTPRequest.Method, _ path: String, _ security: S, _ doc: RouteDoc = RouteDoc(),
-                                     use handler: @escaping (Request, Context, S.Caller) throws -> Response) where S.Context == Context {
+    public func on<S: RouteSecurity>(
+        _ method: HTTPRequest.Method, _ path: String, _ security: S, _ doc: RouteDoc = RouteDoc(),
+        use handler: @escaping (Request, Context, S.Caller) throws -> Response
+    ) where S.Context == Context {
         on(method, path, security, noInputs, doc) { r, c, caller, _ in try handler(r, c, caller) }
     }
 
     public func get(_ path: String, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context) throws -> Response) {
         on(.get, path, doc, use: handler)
     }
-    public func get<I>(_ path: String, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context, I) throws -> Response) {
+    public func get<I>(_ path: String, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context, I) throws -> Response)
+    {
         on(.get, path, inputs, doc, use: handler)
     }
-    public func get<S: RouteSecurity>(_ path: String, _ security: S, _ doc: RouteDoc = RouteDoc(),
-                                      use handler: @escaping (Request, Context, S.Caller) throws -> Response) where S.Context == Context {
+    public func get<S: RouteSecurity>(
+        _ path: String, _ security: S, _ doc: RouteDoc = RouteDoc(),
+        use handler: @escaping (Request, Context, S.Caller) throws -> Response
+    ) where S.Context == Context {
         on(.get, path, security, doc, use: handler)
     }
-    public func get<S: RouteSecurity, I>(_ path: String, _ security: S, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(),
-                                         use handler: @escaping (Request, Context, S.Caller, I) throws -> Response) where S.Context == Context {
+    public func get<S: RouteSecurity, I>(
+        _ path: String, _ security: S, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(),
+        use handler: @escaping (Request, Context, S.Caller, I) throws -> Response
+    ) where S.Context == Context {
         on(.get, path, security, inputs, doc, use: handler)
     }
 
     public func post(_ path: String, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context) throws -> Response) {
         on(.post, path, doc, use: handler)
     }
-    public func post<I>(_ path: String, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context, I) throws -> Response) {
+    public func post<I>(_ path: String, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context, I) throws -> Response)
+    {
         on(.post, path, inputs, doc, use: handler)
     }
-    public func post<S: RouteSecurity>(_ path: String, _ security: S, _ doc: RouteDoc = RouteDoc(),
-                                       use handler: @escaping (Request, Context, S.Caller) throws -> Response) where S.Context == Context {
+    public func post<S: RouteSecurity>(
+        _ path: String, _ security: S, _ doc: RouteDoc = RouteDoc(),
+        use handler: @escaping (Request, Context, S.Caller) throws -> Response
+    ) where S.Context == Context {
         on(.post, path, security, doc, use: handler)
     }
-    public func post<S: RouteSecurity, I>(_ path: String, _ security: S, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(),
-                                          use handler: @escaping (Request, Context, S.Caller, I) throws -> Response) where S.Context == Context {
+    public func post<S: RouteSecurity, I>(
+        _ path: String, _ security: S, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(),
+        use handler: @escaping (Request, Context, S.Caller, I) throws -> Response
+    ) where S.Context == Context {
         on(.post, path, security, inputs, doc, use: handler)
     }
 
     public func put(_ path: String, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context) throws -> Response) {
         on(.put, path, doc, use: handler)
     }
-    public func put<I>(_ path: String, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context, I) throws -> Response) {
+    public func put<I>(_ path: String, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context, I) throws -> Response)
+    {
         on(.put, path, inputs, doc, use: handler)
     }
-    public func put<S: RouteSecurity>(_ path: String, _ security: S, _ doc: RouteDoc = RouteDoc(),
-                                      use handler: @escaping (Request, Context, S.Caller) throws -> Response) where S.Context == Context {
+    public func put<S: RouteSecurity>(
+        _ path: String, _ security: S, _ doc: RouteDoc = RouteDoc(),
+        use handler: @escaping (Request, Context, S.Caller) throws -> Response
+    ) where S.Context == Context {
         on(.put, path, security, doc, use: handler)
     }
-    public func put<S: RouteSecurity, I>(_ path: String, _ security: S, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(),
-                                         use handler: @escaping (Request, Context, S.Caller, I) throws -> Response) where S.Context == Context {
+    public func put<S: RouteSecurity, I>(
+        _ path: String, _ security: S, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(),
+        use handler: @escaping (Request, Context, S.Caller, I) throws -> Response
+    ) where S.Context == Context {
         on(.put, path, security, inputs, doc, use: handler)
     }
 
     public func patch(_ path: String, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context) throws -> Response) {
         on(.patch, path, doc, use: handler)
     }
-    public func patch<I>(_ path: String, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context, I) throws -> Response) {
+    public func patch<I>(
+        _ path: String, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context, I) throws -> Response
+    ) {
         on(.patch, path, inputs, doc, use: handler)
     }
-    public func patch<S: RouteSecurity>(_ path: String, _ security: S, _ doc: RouteDoc = RouteDoc(),
-                                        use handler: @escaping (Request, Context, S.Caller) throws -> Response) where S.Context == Context {
+    public func patch<S: RouteSecurity>(
+        _ path: String, _ security: S, _ doc: RouteDoc = RouteDoc(),
+        use handler: @escaping (Request, Context, S.Caller) throws -> Response
+    ) where S.Context == Context {
         on(.patch, path, security, doc, use: handler)
     }
-    public func patch<S: RouteSecurity, I>(_ path: String, _ security: S, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(),
-                                           use handler: @escaping (Request, Context, S.Caller, I) throws -> Response) where S.Context == Context {
+    public func patch<S: RouteSecurity, I>(
+        _ path: String, _ security: S, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(),
+        use handler: @escaping (Request, Context, S.Caller, I) throws -> Response
+    ) where S.Context == Context {
         on(.patch, path, security, inputs, doc, use: handler)
     }
 
     public func delete(_ path: String, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context) throws -> Response) {
         on(.delete, path, doc, use: handler)
     }
-    public func delete<I>(_ path: String, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context, I) throws -> Response) {
+    public func delete<I>(
+        _ path: String, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(), use handler: @escaping (Request, Context, I) throws -> Response
+    ) {
         on(.delete, path, inputs, doc, use: handler)
     }
-    public func delete<S: RouteSecurity>(_ path: String, _ security: S, _ doc: RouteDoc = RouteDoc(),
-                                         use handler: @escaping (Request, Context, S.Caller) throws -> Response) where S.Context == Context {
+    public func delete<S: RouteSecurity>(
+        _ path: String, _ security: S, _ doc: RouteDoc = RouteDoc(),
+        use handler: @escaping (Request, Context, S.Caller) throws -> Response
+    ) where S.Context == Context {
         on(.delete, path, security, doc, use: handler)
     }
-    public func delete<S: RouteSecurity, I>(_ path: String, _ security: S, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(),
-                                            use handler: @escaping (Request, Context, S.Caller, I) throws -> Response) where S.Context == Context {
+    public func delete<S: RouteSecurity, I>(
+        _ path: String, _ security: S, _ inputs: RouteInputs<I>, _ doc: RouteDoc = RouteDoc(),
+        use handler: @escaping (Request, Context, S.Caller, I) throws -> Response
+    ) where S.Context == Context {
         on(.delete, path, security, inputs, doc, use: handler)
     }
 }

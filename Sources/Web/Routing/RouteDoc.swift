@@ -9,14 +9,18 @@ public struct ResponseDoc {
     public var example: JSONValue?
 
     /// A JSON body with a schema.
-    public static func json<T: SchemaEncodable>(_ status: HTTPResponse.Status = .ok, _ type: T.Type, _ description: String? = nil,
-                                                headers: [(String, String)] = [], example: JSONValue? = nil) -> ResponseDoc {
+    public static func json<T: SchemaEncodable>(
+        _ status: HTTPResponse.Status = .ok, _ type: T.Type, _ description: String? = nil,
+        headers: [(String, String)] = [], example: JSONValue? = nil
+    ) -> ResponseDoc {
         ResponseDoc(status: status, description: description ?? status.reasonPhrase, schema: { $0.reference(T.self) }, headers: headers, example: example)
     }
 
     /// A JSON array of a schema.
     public static func jsonArray<T: SchemaEncodable>(_ status: HTTPResponse.Status = .ok, _ type: T.Type, _ description: String? = nil) -> ResponseDoc {
-        ResponseDoc(status: status, description: description ?? status.reasonPhrase, schema: { ["type": "array", "items": $0.reference(T.self)] }, headers: [], example: nil)
+        ResponseDoc(
+            status: status, description: description ?? status.reasonPhrase, schema: { ["type": "array", "items": $0.reference(T.self)] }, headers: [],
+            example: nil)
     }
 
     /// A JSON body described by a raw JSON Schema (e.g. `{"type": "object"}`).
@@ -26,8 +30,9 @@ public struct ResponseDoc {
 
     /// An error answer: `{"detail": "..."}` (the HTTPError component).
     public static func error(_ status: HTTPResponse.Status, _ description: String? = nil, headers: [(String, String)] = []) -> ResponseDoc {
-        ResponseDoc(status: status, description: description ?? status.reasonPhrase, schema: { _ in ["$ref": "#/components/schemas/HTTPError"] },
-                    headers: headers, example: nil)
+        ResponseDoc(
+            status: status, description: description ?? status.reasonPhrase, schema: { _ in ["$ref": "#/components/schemas/HTTPError"] },
+            headers: headers, example: nil)
     }
 
     /// No body (204, 304).
@@ -49,12 +54,20 @@ public struct RouteDoc {
     public var parameterDescriptions: [String: String]
     public var includeInSchema: Bool
 
-    public init(summary: String? = nil, description: String? = nil, tags: [String] = [], operationID: String? = nil,
-                deprecated: Bool = false, sensitive: Bool = false, responses: [ResponseDoc] = [],
-                parameterDescriptions: [String: String] = [:], includeInSchema: Bool = true) {
-        self.summary = summary; self.description = description; self.tags = tags; self.operationID = operationID
-        self.deprecated = deprecated; self.sensitive = sensitive; self.responses = responses
-        self.parameterDescriptions = parameterDescriptions; self.includeInSchema = includeInSchema
+    public init(
+        summary: String? = nil, description: String? = nil, tags: [String] = [], operationID: String? = nil,
+        deprecated: Bool = false, sensitive: Bool = false, responses: [ResponseDoc] = [],
+        parameterDescriptions: [String: String] = [:], includeInSchema: Bool = true
+    ) {
+        self.summary = summary
+        self.description = description
+        self.tags = tags
+        self.operationID = operationID
+        self.deprecated = deprecated
+        self.sensitive = sensitive
+        self.responses = responses
+        self.parameterDescriptions = parameterDescriptions
+        self.includeInSchema = includeInSchema
     }
 }
 

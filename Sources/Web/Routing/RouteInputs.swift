@@ -16,33 +16,37 @@ public struct RouteInputs<Value> {
 extension RouteInputs where Value: SchemaDecodable {
     /// A JSON body (`application/json`; a body without a Content-Type is read as JSON too, as FastAPI does).
     public static func json(_ type: Value.Type) -> RouteInputs<Value> {
-        RouteInputs(bodyMediaType: .json, bodySchema: { $0.reference(Value.self) }, queryParameters: nil,
-                    decode: { req, issues in try decodeJSONBody(Value.self, req, &issues) })
+        RouteInputs(
+            bodyMediaType: .json, bodySchema: { $0.reference(Value.self) }, queryParameters: nil,
+            decode: { req, issues in try decodeJSONBody(Value.self, req, &issues) })
     }
 
     /// An `application/x-www-form-urlencoded` body (the OAuth2 password login).
     public static func form(_ type: Value.Type) -> RouteInputs<Value> {
-        RouteInputs(bodyMediaType: .form, bodySchema: { $0.reference(Value.self) }, queryParameters: nil,
-                    decode: { req, issues in try Value.schema.validate(text: req.form(), loc: ["body"], issues: &issues) })
+        RouteInputs(
+            bodyMediaType: .form, bodySchema: { $0.reference(Value.self) }, queryParameters: nil,
+            decode: { req, issues in try Value.schema.validate(text: req.form(), loc: ["body"], issues: &issues) })
     }
 
     /// Query parameters, validated at ["query", name].
     public static func query(_ type: Value.Type) -> RouteInputs<Value> {
-        RouteInputs(bodyMediaType: nil, bodySchema: nil, queryParameters: { queryParameterDocs(Value.self, $0) },
-                    decode: { req, issues in try Value.schema.validate(text: req.queryItems, loc: ["query"], issues: &issues) })
+        RouteInputs(
+            bodyMediaType: nil, bodySchema: nil, queryParameters: { queryParameterDocs(Value.self, $0) },
+            decode: { req, issues in try Value.schema.validate(text: req.queryItems, loc: ["query"], issues: &issues) })
     }
 }
 
 extension RouteInputs {
     /// A JSON body and query parameters; every problem of both is reported together.
     public static func json<B: SchemaDecodable, Q: SchemaDecodable>(_ body: B.Type, query: Q.Type) -> RouteInputs<(B, Q)> where Value == (B, Q) {
-        RouteInputs<(B, Q)>(bodyMediaType: .json, bodySchema: { $0.reference(B.self) }, queryParameters: { queryParameterDocs(Q.self, $0) },
-                            decode: { req, issues in
-                                let q = try Q.schema.validate(text: req.queryItems, loc: ["query"], issues: &issues)
-                                let b = try decodeJSONBody(B.self, req, &issues)
-                                guard let b, let q else { return nil }
-                                return (b, q)
-                            })
+        RouteInputs<(B, Q)>(
+            bodyMediaType: .json, bodySchema: { $0.reference(B.self) }, queryParameters: { queryParameterDocs(Q.self, $0) },
+            decode: { req, issues in
+                let q = try Q.schema.validate(text: req.queryItems, loc: ["query"], issues: &issues)
+                let b = try decodeJSONBody(B.self, req, &issues)
+                guard let b, let q else { return nil }
+                return (b, q)
+            })
     }
 }
 

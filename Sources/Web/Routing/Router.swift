@@ -76,8 +76,9 @@ public final class Router<Context: RequestContext>: RouteBuilder {
         case .notFound:
             throw HTTPError.notFound
         case .methodNotAllowed(let allow):
-            throw HTTPError(.methodNotAllowed, detail: "Method Not Allowed",
-                            headers: [.allow: allow.map(\.rawValue).joined(separator: ", ")])
+            throw HTTPError(
+                .methodNotAllowed, detail: "Method Not Allowed",
+                headers: [.allow: allow.map(\.rawValue).joined(separator: ", ")])
         case .found(let route, let parameters):
             var req = request
             req.parameters = parameters

@@ -7,7 +7,8 @@ enum EmailAddress {
         let parts = address.split(separator: "@", omittingEmptySubsequences: false)
         if parts.count < 2 { return "An email address must have an @-sign." }
         if parts.count > 2 { return "The email address is not valid. It must have exactly one @-sign." }
-        let local = parts[0], domain = parts[1]
+        let local = parts[0]
+        let domain = parts[1]
         if local.isEmpty { return "There must be something before the @-sign." }
         if domain.isEmpty { return "There must be something after the @-sign." }
         if local.unicodeScalars.count > 64 {

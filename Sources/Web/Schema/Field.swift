@@ -31,7 +31,10 @@ public struct SchemaField<T> {
 
     func propertySchema(_ registry: SchemaRegistry) -> JSONValue {
         var inner = kindSchema(registry)
-        if secret { inner.set("format", "password"); inner.set("writeOnly", true) }
+        if secret {
+            inner.set("format", "password")
+            inner.set("writeOnly", true)
+        }
         var o: JSONValue = nullable ? ["anyOf": [inner, ["type": "null"]]] : inner
         // A bare $ref cannot carry siblings in every tool; wrap it like Pydantic does with allOf.
         if !nullable, inner["$ref"] != nil, description != nil || defaultJSON != nil { o = ["allOf": [inner]] }
@@ -52,8 +55,10 @@ public struct Field<T> {
     let erased: SchemaField<T>
 
     /// A required field, or one with a `default` used when it is absent.
-    public init<V>(_ name: String, _ keyPath: KeyPath<T, V>, _ kind: FieldKind<V>, default defaultValue: V? = nil,
-                   secret: Bool = false, description: String? = nil, example: JSONValue? = nil) {
+    public init<V>(
+        _ name: String, _ keyPath: KeyPath<T, V>, _ kind: FieldKind<V>, default defaultValue: V? = nil,
+        secret: Bool = false, description: String? = nil, example: JSONValue? = nil
+    ) {
         let read = propertyReader(keyPath)
         erased = SchemaField(
             name: name, keyPath: keyPath, secret: secret, nullable: false,
@@ -71,8 +76,10 @@ public struct OptionalField<T> {
 
     /// A nullable field: absent or JSON null give nil. `required: true` documents it as always present
     /// (for response types whose field is "string or null").
-    public init<V>(_ name: String, _ keyPath: KeyPath<T, V?>, _ kind: FieldKind<V>, required: Bool = false,
-                   secret: Bool = false, description: String? = nil, example: JSONValue? = nil) {
+    public init<V>(
+        _ name: String, _ keyPath: KeyPath<T, V?>, _ kind: FieldKind<V>, required: Bool = false,
+        secret: Bool = false, description: String? = nil, example: JSONValue? = nil
+    ) {
         let none: V? = nil
         let read = propertyReader(keyPath)
         erased = SchemaField(

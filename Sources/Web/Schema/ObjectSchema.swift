@@ -26,8 +26,10 @@ public struct ObjectSchema<T>: @unchecked Sendable {
     /// Each field's `"name":` as bytes, made once for `write`.
     private let memberPrefixes: [[UInt8]]
 
-    public init(_ name: String, description: String? = nil, example: JSONValue? = nil, forbidExtra: Bool = true,
-                @SchemaBuilder<T> fields: () -> [SchemaField<T>]) {
+    public init(
+        _ name: String, description: String? = nil, example: JSONValue? = nil, forbidExtra: Bool = true,
+        @SchemaBuilder<T> fields: () -> [SchemaField<T>]
+    ) {
         self.name = name
         self.description = description
         self.example = example
@@ -78,14 +80,18 @@ extension ObjectSchema where T: SchemaDecodable {
     /// Validates a JSON value at `loc`, reporting every problem; nil when there was at least one.
     public func validate(json: JSONValue, loc: [LocItem], issues: inout [ValidationIssue]) throws -> T? {
         guard case .object(let members) = json else {
-            issues.append(ValidationIssue(type: "model_attributes_type", loc: loc,
-                                          msg: "Input should be a valid dictionary or object to extract fields from", input: json))
+            issues.append(
+                ValidationIssue(
+                    type: "model_attributes_type", loc: loc,
+                    msg: "Input should be a valid dictionary or object to extract fields from", input: json))
             return nil
         }
         var byName: [String: JSONValue] = [:]
         for (k, v) in members { byName[k] = v }
-        return try validate(loc: loc, issues: &issues, extras: forbidExtra ? members.map(\.0).filter { k in !fields.contains { $0.name == k } } : [],
-                            extraValue: { byName[$0] ?? .null }) { byName[$0].map(FieldInput.json) }
+        return try validate(
+            loc: loc, issues: &issues, extras: forbidExtra ? members.map(\.0).filter { k in !fields.contains { $0.name == k } } : [],
+            extraValue: { byName[$0] ?? .null }
+        ) { byName[$0].map(FieldInput.json) }
     }
 
     /// Validates text values (a form body or query string) at `loc`; empty text counts as absent, as in FastAPI.
@@ -111,8 +117,10 @@ extension ObjectSchema where T: SchemaDecodable {
         throw ValidationError(issues)
     }
 
-    private func validate(loc: [LocItem], issues: inout [ValidationIssue], extras: [String], extraValue: (String) -> JSONValue,
-                          lookup: (String) -> FieldInput?) throws -> T? {
+    private func validate(
+        loc: [LocItem], issues: inout [ValidationIssue], extras: [String], extraValue: (String) -> JSONValue,
+        lookup: (String) -> FieldInput?
+    ) throws -> T? {
         let before = issues.count
         var values = Validated<T>()
         for field in fields {

@@ -8,7 +8,10 @@ public enum RFC3339 {
         let t = date.timeIntervalSince1970
         var seconds = Int64(t.rounded(.down))
         var micros = Int64(((t - Double(seconds)) * 1_000_000).rounded())
-        if micros >= 1_000_000 { seconds += 1; micros -= 1_000_000 }
+        if micros >= 1_000_000 {
+            seconds += 1
+            micros -= 1_000_000
+        }
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
@@ -33,23 +36,28 @@ public enum RFC3339 {
     public static func parse(_ text: String) -> Date? {
         var scanner = DigitScanner(Array(text.utf8))
         guard let year = scanner.number(4), scanner.skip(anyOf: "-"), let month = scanner.number(2), scanner.skip(anyOf: "-"),
-              let day = scanner.number(2), scanner.skip(anyOf: "Tt "),
-              let hour = scanner.number(2), scanner.skip(anyOf: ":"), let minute = scanner.number(2), scanner.skip(anyOf: ":"),
-              let second = scanner.number(2),
-              (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day),
-              hour < 24, minute < 60, second < 60
+            let day = scanner.number(2), scanner.skip(anyOf: "Tt "),
+            let hour = scanner.number(2), scanner.skip(anyOf: ":"), let minute = scanner.number(2), scanner.skip(anyOf: ":"),
+            let second = scanner.number(2),
+            (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day),
+            hour < 24, minute < 60, second < 60
         else { return nil }
         var fraction = 0.0
         if scanner.skip(anyOf: ".") {
             var scale = 0.1
             var digits = 0
-            while let d = scanner.digit() { fraction += Double(d) * scale; scale /= 10; digits += 1 }
+            while let d = scanner.digit() {
+                fraction += Double(d) * scale
+                scale /= 10
+                digits += 1
+            }
             guard digits > 0 else { return nil }
         }
         var offset: Int64 = 0
         if !scanner.skip(anyOf: "Zz") {
             guard let sign = scanner.take(anyOf: "+-"), let h = scanner.number(2), scanner.skip(anyOf: ":"),
-                  let m = scanner.number(2), h < 24, m < 60 else { return nil }
+                let m = scanner.number(2), h < 24, m < 60
+            else { return nil }
             offset = (h * 60 + m) * 60 * (sign == UInt8(ascii: "-") ? -1 : 1)
         }
         guard scanner.atEnd else { return nil }
