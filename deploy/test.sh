@@ -35,6 +35,10 @@ export PATH="$PWD/$venv/bin:$PATH"
 # The toolchain first: Debian's llvm-14 tools cannot read this compiler's profiles.
 export PATH="/opt/swift/usr/bin:$PATH"
 
+# Formatting is part of the test: the tree must be as `swift format` (the toolchain's formatter) leaves it with
+# the checked-in .swift-format. Fix with: swift format format -i -r --configuration .swift-format Sources Tests Package.swift
+swift format lint --strict -r --configuration .swift-format Sources Tests Package.swift
+
 # Everything the tests (and SwiftPM) put in the temp dir goes into one folder, removed at the end. 1777 as
 # /tmp: Apache's and lighttpd's tests run perch as www-data inside it.
 TMPDIR="$(mktemp -d "${TMPDIR:-/tmp}/perch-tests.XXXXXX")" && chmod 1777 "$TMPDIR" && export TMPDIR
