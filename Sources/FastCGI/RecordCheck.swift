@@ -63,7 +63,12 @@ struct RecordCheck {
             let id = Int(window[offset + 2]) << 8 | Int(window[offset + 3])
             let length = Int(window[offset + 4]) << 8 | Int(window[offset + 5])
             let end = offset + 8 + length + Int(window[offset + 6])
-            guard end <= count else { return paramsEnded ? .ready : nil }
+            guard end <= count else {
+                // A management record is parsed by libfcgi as a whole: judge it only once it is all here (the
+                // loop in `check` ends a connection that stops inside it). Found by FuzzTests, seed 1796479683.
+                if id == 0 && type != 1 { return nil }
+                return paramsEnded ? .ready : nil
+            }
             let content = (offset + 8)..<(offset + 8 + length)
             switch type {
             case _ where id == 0 && type != 1:

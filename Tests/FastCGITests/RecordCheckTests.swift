@@ -65,4 +65,12 @@ import Testing
         let many = Array([[UInt8]](repeating: honest, count: 9).joined())
         #expect(Self.verdict(request + many) == .malformed("over 8 management records"))
     }
+
+    /// A management record whose header claims more content than ever arrives was passed on half-read, and
+    /// libfcgi then parsed the forged lengths it did get and aborted the worker (FuzzTests, seed 1796479683).
+    @Test func aManagementRecordCutShortIsRefused() {
+        let request = FastCGIConnection.beginRequest() + FastCGIConnection.params(["A": "B"]) + FastCGIConnection.stdin([1, 2], end: false)
+        let cut = Array(FastCGIConnection.record(type: 9, requestID: 0, content: [UInt8](repeating: 0, count: 2_000)).prefix(16))
+        #expect(Self.verdict(request + cut) == .malformed("connection ended inside the params"))
+    }
 }
