@@ -1,3 +1,4 @@
+import CFastCGI
 import Glibc
 
 /// sd_notify(3) without libsystemd: each message is one datagram to the unix socket named by
