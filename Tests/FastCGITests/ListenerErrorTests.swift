@@ -47,17 +47,8 @@ struct ListenerErrorTests {
     }
 
     @Test func aBusyPortIsAClearError() throws {
-        let port = try freeLoopbackPort()
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (fd, port) = try listeningLoopbackSocket(backlog: 8)
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-        try #require(bound && listen(fd, 8) == 0)
         let result = try serve(listen: "127.0.0.1:\(port)")
         #expect(result.status != 0)
         #expect(result.output.contains("cannot listen on 127.0.0.1:\(port)"), "\(result.output)")

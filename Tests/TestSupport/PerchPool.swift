@@ -117,6 +117,24 @@ public final class PrivateNginx: @unchecked Sendable {
     deinit { process.terminate() }
 }
 
+/// A TCP socket listening on 127.0.0.1 at a free port, with `backlog`; the caller closes `fd`.
+public func listeningLoopbackSocket(backlog: Int32) throws -> (fd: Int32, port: Int) {
+    let port = try freeLoopbackPort()
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
+    guard bound, listen(fd, backlog) == 0 else {
+        close(fd)
+        throw SupportError("cannot listen on 127.0.0.1:\(port)")
+    }
+    return (fd, port)
+}
+
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 public func freeLoopbackPort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
