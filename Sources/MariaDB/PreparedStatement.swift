@@ -5,6 +5,9 @@ import FoundationEssentials
 final class PreparedStatement {
     let handle: UnsafeMutablePointer<MYSQL_STMT>
     let parameterCount: Int
+    /// The last result's column names and kinds, reused while the server describes the result the same way:
+    /// rebuilding them (a String per name) was a tenth of a one-row read's instructions.
+    private var resultShape: (fields: [(type: enum_field_types, charset: UInt32, name: [UInt8])], columns: Columns, kinds: [ColumnKind])?
 
     /// Prepares `sql` on `mysql`; throws the typed error (the handle is closed on failure).
     init(sql: String, on mysql: UnsafeMutablePointer<MYSQL>) throws {
@@ -104,17 +107,14 @@ final class PreparedStatement {
 
         let count = Int(handle.pointee.field_count)
         guard let fields = handle.pointee.fields else { throw DatabaseError.usage("result without column metadata") }
-        var names: [String] = []
-        var kinds: [ColumnKind] = []
+        let (columns, kinds) = shape(of: UnsafeBufferPointer(start: fields, count: count))
         let out = arena.binds(count)
         let lengths = arena.array(of: UInt.self, count: count)
         let nulls = arena.array(of: my_bool.self, count: count)
         let errors = arena.array(of: my_bool.self, count: count)
         for i in 0..<count {
             let field = fields[i]
-            names.append(String(cString: field.name))
-            let kind = Self.kind(of: field)
-            kinds.append(kind)
+            let kind = kinds[i]
             out[i].length = lengths + i
             out[i].is_null = nulls + i
             out[i].error = errors + i
@@ -141,7 +141,6 @@ final class PreparedStatement {
         }
         if mysql_stmt_bind_result(handle, out) != 0 { throw PreparedStatement.error(of: handle) }
 
-        let columns = Columns(names: names)
         var rows: [Row] = []
         rows.reserveCapacity(Int(mysql_stmt_num_rows(handle)))
         while true {
@@ -149,7 +148,7 @@ final class PreparedStatement {
             if rc == MYSQL_NO_DATA { break }
             if rc == 1 { throw PreparedStatement.error(of: handle) }
             if rc == MYSQL_DATA_TRUNCATED, let bad = (0..<count).first(where: { errors[$0] != 0 }) {
-                throw DatabaseError.decoding("value of column '\(names[bad])' does not fit its \(kinds[bad]) buffer")
+                throw DatabaseError.decoding("value of column '\(columns.names[bad])' does not fit its \(kinds[bad]) buffer")
             }
             var values: [DatabaseValue] = []
             values.reserveCapacity(count)
@@ -181,6 +180,26 @@ final class PreparedStatement {
             rows.append(Row(columns: columns, values: values))
         }
         return rows
+    }
+
+    /// The result's column names and kinds: the ones of the last result when every column has the same type,
+    /// character set and name (comparing bytes costs far less than making the names again).
+    private func shape(of fields: UnsafeBufferPointer<MYSQL_FIELD>) -> (Columns, [ColumnKind]) {
+        func nameBytes(_ field: MYSQL_FIELD) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(start: field.name, count: field.name == nil ? 0 : Int(field.name_length))
+        }
+        if let last = resultShape, last.fields.count == fields.count,
+            zip(last.fields, fields).allSatisfy({ old, field in
+                old.type == field.type && old.charset == field.charsetnr && old.name.elementsEqual(nameBytes(field))
+            })
+        {
+            return (last.columns, last.kinds)
+        }
+        let described = fields.map { (type: $0.type, charset: $0.charsetnr, name: Array(nameBytes($0))) }
+        let columns = Columns(names: described.map { String(decoding: $0.name, as: UTF8.self) })
+        let kinds = fields.map(Self.kind(of:))
+        resultShape = (described, columns, kinds)
+        return (columns, kinds)
     }
 
     private static func kind(of field: MYSQL_FIELD) -> ColumnKind {

@@ -6,7 +6,9 @@ public final class Columns: Sendable {
     init(names: [String]) {
         self.names = names
         var index: [String: Int] = [:]
-        for (i, name) in names.enumerated() where index[name] == nil { index[name] = i }  // first wins
+        if names.count > 16 {  // below that `index(of:)` compares names and never reads the dictionary
+            for (i, name) in names.enumerated() where index[name] == nil { index[name] = i }  // first wins
+        }
         self.indexByName = index
     }
 

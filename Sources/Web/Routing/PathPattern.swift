@@ -12,7 +12,7 @@ public struct PathPattern: Sendable, Equatable {
 
     public init(_ path: String) {
         segments = PathPattern.split(path).map { s in
-            guard s.hasPrefix("{"), s.hasSuffix("}") else { return .literal(s) }
+            guard s.hasPrefix("{"), s.hasSuffix("}") else { return .literal(String(s)) }
             let inner = s.dropFirst().dropLast()
             let parts = inner.split(separator: ":", maxSplits: 1).map(String.init)
             guard let name = parts.first, !name.isEmpty else { preconditionFailure("bad path parameter in \(path)") }
@@ -24,11 +24,13 @@ public struct PathPattern: Sendable, Equatable {
 
     init(segments: [Segment]) { self.segments = segments }
 
-    static func split(_ path: String) -> [String] {
+    /// The segments between slashes, as views into `path` (a request's are decoded into Strings once, by the router).
+    static func split(_ path: String) -> [Substring] {
         var p = Substring(path)
-        if p.hasPrefix("/") { p = p.dropFirst() }
+        if p.utf8.first == UInt8(ascii: "/") { p = p.dropFirst() }
         if p.isEmpty { return [] }
-        return p.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        // Split the bytes: splitting Characters walks grapheme clusters, and cost more than the rest of matching.
+        return p.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map { Substring($0) }
     }
 
     public func appending(_ other: PathPattern) -> PathPattern { PathPattern(segments: segments + other.segments) }

@@ -46,7 +46,7 @@ public final class Router<Context: RequestContext>: RouteBuilder {
         if let literal = literalPaths[path], !path.utf8.contains(UInt8(ascii: "%")) {
             found = literal
         } else {
-            let segments = PathPattern.split(path).map { FormURLEncoding.decode(Substring($0), plusIsSpace: false) }
+            let segments = PathPattern.split(path).map { FormURLEncoding.decode($0, plusIsSpace: false) }
             found = root.find(segments[...], &captured)
         }
         guard let node = found else { return .notFound }
