@@ -221,8 +221,7 @@ public final class Connection {
             // the new result after the server ran it. The handle is unusable, so prepare it afresh; a
             // SELECT is safe to run again, anything else surfaces the error once.
             statements.removeValue(forKey: sql)?.close()
-            let verb = sql.drop(while: { $0.isWhitespace || $0 == "(" }).prefix(6).uppercased()
-            guard verb == "SELECT" else { throw DatabaseError.server(code: Int(CR_NEW_STMT_METADATA), message: message) }
+            guard Self.isRead(sql) else { throw DatabaseError.server(code: Int(CR_NEW_STMT_METADATA), message: message) }
             logger.info("statement prepared again after a schema change")
             return try runOnce(sql, binds)
         }
@@ -230,14 +229,20 @@ public final class Connection {
 
     private func runOnce(_ sql: String, _ binds: [DatabaseValue]) throws -> PreparedStatement.Outcome {
         // Preparing changes nothing on the server, so a prepare that fails on a stale connection may
-        // be retried on a fresh one; execution never is.
+        // be retried on a fresh one; execution is only for a read outside a transaction (a node killed while
+        // it answered the request's authentication query, say): anything else may have been applied.
         var executing = false
-        return try withConnection(sentNothing: { !executing }) { mysql in
+        return try withConnection(sentNothing: { !executing || (!self.inTransaction && Self.isRead(sql)) }) { mysql in
             executing = false
             let statement = try self.statement(for: sql, on: mysql)
             executing = true
             return try statement.run(binds)
         }
+    }
+
+    /// A SELECT: running it again changes nothing.
+    private static func isRead(_ sql: String) -> Bool {
+        sql.drop(while: { $0.isWhitespace || $0 == "(" }).prefix(6).uppercased() == "SELECT"
     }
 
     private func statement(for sql: String, on mysql: UnsafeMutablePointer<MYSQL>) throws -> PreparedStatement {

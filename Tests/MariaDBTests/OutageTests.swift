@@ -102,4 +102,34 @@ import Testing
         let newID = try db.query("SELECT CONNECTION_ID() AS id")[0].get("id", as: Int64.self)
         #expect(newID != id)
     }
+
+    /// A read whose connection dies while it runs (a killed node, a KILL) runs again on a new connection;
+    /// a write does not: it may have been applied.
+    @Test func aReadCutOffOutsideATransactionRunsAgainAndAWriteDoesNot() throws {
+        let configuration = try Self.server.makeDatabase()
+        let db = Connection(configuration: configuration)
+        for (sql, isRead) in [("SELECT SLEEP(1) AS s", true), ("DO SLEEP(1)", false)] {
+            let id = try db.query("SELECT CONNECTION_ID() AS id")[0].get("id", as: Int64.self)
+            let connects = db.connectCount
+            let killer = BackgroundLoad {
+                usleep(300_000)
+                let admin = Connection(configuration: configuration)
+                defer { admin.close() }
+                try admin.execute("KILL ?", [.int(id)])
+            }
+            let outcome = Result { try db.execute(sql) }
+            try killer.result(seconds: 10)
+            if isRead {
+                #expect((try? outcome.get()) != nil, "\(outcome)")
+                #expect(db.connectCount == connects + 1)
+            } else {
+                #expect {
+                    try outcome.get()
+                } throws: { error in
+                    if case .connectionLost = error as? DatabaseError { return true }
+                    return false
+                }
+            }
+        }
+    }
 }
