@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
     pkg-config libfcgi-dev libfcgi-bin libmariadb-dev libsodium-dev   # the three C libraries
+    libcurl4-openssl-dev                                                 # SMTP for the mail sender
     mariadb-server mariadb-client                                        # private MariaDB for tests
     galera-4 rsync                                                       # the three-node Galera cluster tests (rsync state transfers)
     nginx-light spawn-fcgi apache2-utils curl wrk                        # end-to-end: nginx, spawn-fcgi, ab, curl
@@ -26,11 +27,12 @@ fi
 # Keep services the packages may have started out of the way: tests start their own private instances.
 for s in nginx mariadb apache2 lighttpd; do service "$s" stop >/dev/null 2>&1 || true; done
 
-# Python tools for the OpenAPI checks, API fuzzing and the OpenMetrics parser, in a private venv (no system pip changes).
+# Python tools for the OpenAPI checks, API fuzzing, the OpenMetrics parser and the SMTP server of the mail tests
+# (aiosmtpd), in a private venv (no system pip changes).
 venv=.build/venv
 if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
 # Pinned: a new schemathesis release can add checks or change its output, and CI should not change with it.
-"$venv/bin/pip" install -q openapi-spec-validator==0.9.0 schemathesis==4.32.5 prometheus-client==0.26.0
+"$venv/bin/pip" install -q openapi-spec-validator==0.9.0 schemathesis==4.32.5 prometheus-client==0.26.0 aiosmtpd==1.4.6
 export PATH="$PWD/$venv/bin:$PATH"
 # The toolchain first: Debian's llvm-14 tools cannot read this compiler's profiles.
 export PATH="/opt/swift/usr/bin:$PATH"

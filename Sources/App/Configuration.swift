@@ -18,6 +18,8 @@ public struct AppConfiguration {
     public var web = WebConfiguration()
     /// Tokens, passwords, login throttle. Always set once loading succeeded.
     public var auth: AuthSettings!
+    /// Mail links, tokens and the SMTP relay (`perch mail-sender`).
+    public var mail = MailSettings()
     /// Where `perch migrate` finds its files.
     public var migrationsDirectory: String?
 
@@ -93,6 +95,7 @@ public struct AppConfiguration {
         config.migrationsDirectory = reader.string("PERCH_MIGRATIONS_DIR")
 
         config.auth = AuthSettings.load(&reader, mode: config.mode)
+        config.mail = MailSettings.load(&reader)
         config.web.maxBodySize = pool.bodyLimit
         config.web.maxQueueMillis = reader.int("PERCH_MAX_QUEUE_TIME", default: 5_000, in: 0...3_600_000)
         config.web.cors.allowedOrigins = reader.list("PERCH_CORS_ORIGINS")

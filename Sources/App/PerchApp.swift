@@ -7,6 +7,7 @@ public enum PerchApp {
         let router = Router<AppContext>()
         HealthController().register(on: router)
         AuthController().register(on: router)
+        AccountController().register(on: router)
         UserController().register(on: router)
         PostController().register(on: router)
         var web = services.config.web

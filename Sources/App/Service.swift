@@ -43,6 +43,13 @@ extension Service {
         connection.close()
     }
 
+    /// `perch mail-sender`: the outbox's delivery loop, until TERM.
+    public static func sendMail() throws -> Int32 {
+        let config = try AppConfiguration.fromProcess()
+        bootstrapLogging(level: config.logLevel)
+        return try MailSender(config: config, logger: Logger(label: "perch-mail")).run()
+    }
+
     /// The OpenAPI document the service serves at /openapi.json, for `perch openapi`.
     public static func openAPIDocument() throws -> [UInt8] {
         var reader = ConfigReader(["PERCH_ENV": "development"])

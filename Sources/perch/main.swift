@@ -8,7 +8,7 @@ struct Perch: ParsableCommand {
         commandName: "perch",
         abstract: "A JSON API served as a pre-forked FastCGI pool behind nginx.",
         version: PerchVersion.current,
-        subcommands: [Serve.self, CheckCommand.self, Migrate.self, OpenAPI.self, CreateSuperuser.self, GenerateKey.self]
+        subcommands: [Serve.self, CheckCommand.self, Migrate.self, MailSenderCommand.self, OpenAPI.self, CreateSuperuser.self, GenerateKey.self]
     )
 }
 
@@ -67,6 +67,16 @@ struct Migrate: ParsableCommand {
         try failing {
             for line in try Migrations.run(statusOnly: status) { print(line) }
         }
+    }
+}
+
+struct MailSenderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mail-sender",
+        abstract: "Deliver the mail outbox over SMTP (PERCH_SMTP_URL) until TERM; run one or more, on any hosts.")
+
+    func run() throws {
+        try failing { Glibc.exit(try Service.sendMail()) }
     }
 }
 

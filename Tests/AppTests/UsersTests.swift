@@ -19,7 +19,7 @@ import Web
         let body = try response.json()
         let id = try #require(body["id"]?.intValue)
         #expect(response.headers[.location] == "/api/v1/users/\(id)")
-        #expect(body.objectValue?.map(\.0) == ["id", "email", "full_name", "is_active", "is_superuser", "created_at", "updated_at"])
+        #expect(body.objectValue?.map(\.0) == ["id", "email", "full_name", "is_active", "is_superuser", "email_verified", "created_at", "updated_at"])
         #expect(body["email"] == "Ada@Example.com")
         #expect(body["is_active"] == true)
         #expect(body["is_superuser"] == false)

@@ -13,7 +13,8 @@ struct AuthController {
                 summary: "Log in with email and password",
                 responses: [
                     .json(.ok, Token.self), .error(.unauthorized, "Incorrect email or password"),
-                    .error(.forbidden, "Inactive user"), .error(.tooManyRequests, "Too many failed logins", headers: [("Retry-After", "Seconds to wait")])
+                    .error(.forbidden, "Inactive user, or email not verified (when PERCH_REQUIRE_VERIFIED_EMAIL is on)"),
+                    .error(.tooManyRequests, "Too many failed logins", headers: [("Retry-After", "Seconds to wait")])
                 ]),
             use: login)
         auth.post(
@@ -54,6 +55,10 @@ struct AuthController {
         guard user.isActive else {
             try throttle.succeeded()
             throw HTTPError(.forbidden, detail: "Inactive user")
+        }
+        guard user.emailVerified || !context.config.mail.requireVerifiedEmail else {
+            try throttle.succeeded()
+            throw HTTPError(.forbidden, detail: "Email not verified")
         }
 
         if passwords.needsRehash(user.hashedPassword) {

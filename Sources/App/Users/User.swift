@@ -9,6 +9,8 @@ public struct User {
     public var fullName: String?
     public var isActive: Bool
     public var isSuperuser: Bool
+    /// The user proved the address (a verification link, or a reset through it); false after a change.
+    public var emailVerified: Bool
     /// Bumped whenever the password is set; sessions of an older generation are dead.
     public let credentialGeneration: Int64
     public let createdAt: Date
@@ -21,6 +23,7 @@ public struct User {
         fullName = try row.get("full_name")
         isActive = try row.get("is_active")
         isSuperuser = try row.get("is_superuser")
+        emailVerified = try row.get("email_verified")
         credentialGeneration = try row.get("credential_generation")
         createdAt = try row.get("created_at")
         updatedAt = try row.get("updated_at")

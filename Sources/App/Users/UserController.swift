@@ -57,13 +57,19 @@ struct UserController {
     }
 
     func signUp(_ request: Request, _ context: AppContext, _ body: UserCreate) throws -> Response {
-        let users = UserRepository(try context.database())
+        let db = try context.database()
+        let users = UserRepository(db)
         // A taken email answers before the Argon2 hash: a 409 must not cost the pool a hash. (The 409 says the
         // address is registered either way; the unique key still settles a race between two sign-ups.)
         guard try users.find(email: body.email) == nil else { throw HTTPError(.conflict, detail: "Email already registered") }
         let hash = try context.passwords.hash(body.password)
+        // The account and its verification mail in one transaction: both or neither.
         let user = try Self.mappingTakenEmail {
-            try users.create(email: body.email, hashedPassword: hash, fullName: body.fullName, now: context.now)
+            try db.transaction {
+                let user = try users.create(email: body.email, hashedPassword: hash, fullName: body.fullName, now: context.now)
+                try AccountMails(settings: context.config.mail, db: db, now: context.now).sendVerification(userID: user.id, email: user.email)
+                return user
+            }
         }
         context.logger.info("user signed up", metadata: ["user_id": "\(user.id)"])
         return .json(UserPublic(user), status: .created, headers: [.location: "/api/v1/users/\(user.id)"])
@@ -76,7 +82,8 @@ struct UserController {
 
     func updateMe(_ request: Request, _ context: AppContext, _ caller: CurrentUser, _ body: UserUpdateMe) throws -> Response {
         let changes = UserChanges(email: body.email, fullName: body.fullNameGiven ? .some(body.fullName) : nil)
-        return .json(UserPublic(try Self.saving(changes, of: caller.id, context)))
+        let db = try context.database()
+        return .json(UserPublic(try db.transaction { try Self.saving(changes, of: caller.user, context) }))
     }
 
     func changePassword(_ request: Request, _ context: AppContext, _ caller: CurrentUser, _ body: UpdatePassword) throws -> Response {
@@ -140,7 +147,7 @@ struct UserController {
             if let hash, try !UserRepository(db).setPassword(id: id, hashedPassword: hash, ifCurrent: user.hashedPassword, now: context.now) {
                 throw HTTPError(.conflict, detail: "The user's password was changed meanwhile; try again")
             }
-            let saved = try Self.saving(changes, of: id, context)
+            let saved = try Self.saving(changes, of: user, context)
             if hash != nil || body.isActive == false { try AuthRepository(db).revokeAll(userID: id, now: context.now) }
             return saved
         }
@@ -159,12 +166,17 @@ struct UserController {
         return user
     }
 
-    /// Writes the changed columns only, so a concurrent change of another column is not undone.
-    private static func saving(_ changes: UserChanges, of id: Int64, _ context: AppContext) throws -> User {
-        let users = UserRepository(try context.database())
-        guard let saved = try mappingTakenEmail({ try users.update(id: id, changes, now: context.now) }) else {
+    /// Writes the changed columns only, so a concurrent change of another column is not undone. A new
+    /// address (not just its case) is unverified and gets a verification mail (call inside a transaction).
+    private static func saving(_ changes: UserChanges, of user: User, _ context: AppContext) throws -> User {
+        let db = try context.database()
+        var changes = changes
+        let newEmail = changes.email.flatMap { $0.lowercased() == user.email.lowercased() ? nil : $0 }
+        if newEmail != nil { changes.emailVerified = false }
+        guard let saved = try mappingTakenEmail({ try UserRepository(db).update(id: user.id, changes, now: context.now) }) else {
             throw HTTPError(.notFound, detail: "User not found")
         }
+        if let newEmail { try AccountMails(settings: context.config.mail, db: db, now: context.now).sendVerification(userID: user.id, email: newEmail) }
         return saved
     }
 

@@ -7,11 +7,15 @@ public struct UserChanges {
     public var fullName: String??
     public var isActive: Bool?
     public var isSuperuser: Bool?
-    public init(email: String? = nil, fullName: String?? = nil, isActive: Bool? = nil, isSuperuser: Bool? = nil) {
+    public var emailVerified: Bool?
+    public init(
+        email: String? = nil, fullName: String?? = nil, isActive: Bool? = nil, isSuperuser: Bool? = nil, emailVerified: Bool? = nil
+    ) {
         self.email = email
         self.fullName = fullName
         self.isActive = isActive
         self.isSuperuser = isSuperuser
+        self.emailVerified = emailVerified
     }
 }
 
@@ -20,7 +24,7 @@ public struct UserRepository {
     let db: Connection
     public init(_ db: Connection) { self.db = db }
 
-    static let columns = "id, email, hashed_password, full_name, is_active, is_superuser, credential_generation, created_at, updated_at"
+    static let columns = "id, email, hashed_password, full_name, is_active, is_superuser, email_verified, credential_generation, created_at, updated_at"
 
     /// The same columns of the users table named `alias` in a join.
     static func columns(of alias: String) -> String {
@@ -38,12 +42,16 @@ public struct UserRepository {
     }
 
     /// Inserts a user; throws `DatabaseError.duplicateKey(key: "users_email_unique")` on a taken email.
-    public func create(email: String, hashedPassword: String, fullName: String?, isSuperuser: Bool = false, now: Date) throws -> User {
+    /// `emailVerified`: only when someone vouches for the address (the operator's `create-superuser`).
+    public func create(
+        email: String, hashedPassword: String, fullName: String?, isSuperuser: Bool = false, emailVerified: Bool = false, now: Date
+    ) throws -> User {
         let id = try db.execute(
             """
-            INSERT INTO users (email, hashed_password, full_name, is_active, is_superuser, created_at, updated_at)
-            VALUES (?, ?, ?, TRUE, ?, ?, ?)
-            """, [.string(email), .string(hashedPassword), DatabaseValue(fullName), .bool(isSuperuser), .date(now), .date(now)]
+            INSERT INTO users (email, hashed_password, full_name, is_active, is_superuser, email_verified, created_at, updated_at)
+            VALUES (?, ?, ?, TRUE, ?, ?, ?, ?)
+            """,
+            [.string(email), .string(hashedPassword), DatabaseValue(fullName), .bool(isSuperuser), .bool(emailVerified), .date(now), .date(now)]
         ).lastInsertID
         guard let user = try find(id: id) else { throw DatabaseError.decoding("inserted user \(id) not found") }
         return user
@@ -70,6 +78,10 @@ public struct UserRepository {
         if let superuser = changes.isSuperuser {
             sets.append("is_superuser = ?")
             binds.append(.bool(superuser))
+        }
+        if let verified = changes.emailVerified {
+            sets.append("email_verified = ?")
+            binds.append(.bool(verified))
         }
         sets.append("updated_at = ?")
         try db.execute("UPDATE users SET \(sets.joined(separator: ", ")) WHERE id = ?", binds + [.date(now), .int(id)])

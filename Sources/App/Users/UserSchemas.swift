@@ -8,6 +8,7 @@ public struct UserPublic: SchemaEncodable {
     let fullName: String?
     let isActive: Bool
     let isSuperuser: Bool
+    let emailVerified: Bool
     let createdAt: Date
     let updatedAt: Date
 
@@ -17,6 +18,7 @@ public struct UserPublic: SchemaEncodable {
         fullName = user.fullName
         isActive = user.isActive
         isSuperuser = user.isSuperuser
+        emailVerified = user.emailVerified
         createdAt = user.createdAt
         updatedAt = user.updatedAt
     }
@@ -27,6 +29,7 @@ public struct UserPublic: SchemaEncodable {
         OptionalField("full_name", \.fullName, .string(max: 100), required: true, example: "Ada Lovelace")
         Field("is_active", \.isActive, .bool)
         Field("is_superuser", \.isSuperuser, .bool)
+        Field("email_verified", \.emailVerified, .bool)
         Field("created_at", \.createdAt, .dateTime)
         Field("updated_at", \.updatedAt, .dateTime)
     }
