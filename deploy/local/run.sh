@@ -6,6 +6,9 @@
 # (git ignores .run/). Prints the /docs URL, then waits; Ctrl-C or TERM stops everything in order.
 # Each PORT has its own folder, processes and database, so several runs side by side do not meet. The
 # database stays in .run/$PORT/mysql between runs; delete that folder to start afresh.
+# Mail: `perch mail-sender` delivers the outbox. Without PERCH_SMTP_URL, it delivers to a local SMTP server
+# (deploy/local/smtp-to-files.py on aiosmtpd, in a private venv under .run/venv) on 127.0.0.1:SMTP_PORT
+# (PORT + 10000 by default), which writes each message to .run/$PORT/mail/ as one .eml file.
 #
 # Settings (environment): PORT (8080), PERCH_WORKERS, PERCH_LOG_LEVEL and any other PERCH_* variable,
 # which are passed on to perch as given.
@@ -20,7 +23,8 @@ say() { echo "run.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
 
 # --- packages -------------------------------------------------------------------------------------------
-packages=(pkg-config libfcgi-dev libmariadb-dev libsodium-dev mariadb-server mariadb-client nginx-light curl util-linux)
+packages=(pkg-config libfcgi-dev libmariadb-dev libsodium-dev libcurl4-openssl-dev mariadb-server mariadb-client nginx-light curl util-linux
+    python3 python3-venv)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -47,7 +51,7 @@ flock -n 9 || die "another run.sh already serves port $PORT (lock $RUN/lock)"
 
 # (No server below inherits the lock: 9>&- on each, so a killed run.sh leaves it free for the next.)
 # Leftovers of a run that was killed without its cleanup (we hold the lock, so they are nobody's now).
-for name in perch nginx mariadb; do
+for name in perch mail-sender smtp nginx mariadb; do
     pidfile="$RUN/$name.pid"
     # Only a process of this checkout (its command line names it): a reused pid is left alone.
     if [[ -s "$pidfile" ]] && tr '\0' ' ' < "/proc/$(cat "$pidfile")/cmdline" 2>/dev/null | grep -qF "$ROOT/"; then
@@ -82,9 +86,11 @@ cleanup() {
     trap - INT TERM EXIT
     say "stopping"
     [[ -n "${PERCH_PID:-}" ]] && stop_pid "$PERCH_PID" TERM 40      # graceful: in-flight requests finish
+    [[ -n "${MAILER_PID:-}" ]] && stop_pid "$MAILER_PID" TERM 40    # finishes the mail in hand
     [[ -n "${NGINX_PID:-}" ]] && stop_pid "$NGINX_PID" QUIT 15      # graceful nginx stop
+    [[ -n "${SMTP_PID:-}" ]] && stop_pid "$SMTP_PID" TERM 10
     [[ -n "${DB_PID:-}" ]] && stop_pid "$DB_PID" TERM 60            # clean InnoDB shutdown
-    rm -f "$RUN"/{perch,nginx,mariadb}.pid
+    rm -f "$RUN"/{perch,mail-sender,smtp,nginx,mariadb}.pid
     say "stopped"
 }
 trap 'cleanup; exit 130' INT
@@ -154,6 +160,38 @@ if "$PERCH" --help 2>&1 | grep -qE '^[[:space:]]+migrate([[:space:]]|$)'; then
     "$PERCH" migrate
 fi
 
+# --- mail: a local SMTP server unless a relay is configured, and the sender -------------------------------
+waits=()  # the servers whose exit ends the run
+if [[ -z "${PERCH_SMTP_URL:-}" ]]; then
+    SMTP_PORT="${SMTP_PORT:-$(( PORT <= 55535 ? PORT + 10000 : PORT - 10000 ))}"
+    if (exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null; then die "SMTP_PORT $SMTP_PORT is in use: choose another with SMTP_PORT=..."; fi
+    VENV="$ROOT/.run/venv"
+    if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+        say "installing aiosmtpd (the local SMTP server) in $VENV"
+        python3 -m venv "$VENV" && "$VENV/bin/pip" install -q aiosmtpd==1.4.6 || die "cannot install aiosmtpd from PyPI into $VENV"
+    fi
+    mkdir -p "$RUN/mail"
+    setsid "$VENV/bin/python" "$ROOT/deploy/local/smtp-to-files.py" --port "$SMTP_PORT" --dir "$RUN/mail" \
+        > "$RUN/smtp.log" 2>&1 < /dev/null 9>&- &
+    SMTP_PID=$!
+    echo "$SMTP_PID" > "$RUN/smtp.pid"
+    waits+=("$SMTP_PID")
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null && break
+        kill -0 "$SMTP_PID" 2>/dev/null || { cat "$RUN/smtp.log" >&2; die "the local SMTP server exited"; }
+        sleep 0.1
+    done
+    export PERCH_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" PERCH_SMTP_TLS=none
+    MAIL_NOTE="mail: written to $RUN/mail/ (local SMTP server on 127.0.0.1:$SMTP_PORT)"
+else
+    MAIL_NOTE="mail: sent to $PERCH_SMTP_URL"
+fi
+export PERCH_PUBLIC_URL="${PERCH_PUBLIC_URL:-http://127.0.0.1:$PORT}"
+setsid "$PERCH" mail-sender < /dev/null 9>&- &
+MAILER_PID=$!
+echo "$MAILER_PID" > "$RUN/mail-sender.pid"
+waits+=("$MAILER_PID")
+
 # --- the pool --------------------------------------------------------------------------------------------
 rm -f "$PERCH_SOCKET"
 PERCH_LISTEN="unix:$PERCH_SOCKET" setsid "$PERCH" serve < /dev/null 9>&- &
@@ -210,11 +248,12 @@ done
 [[ -n "$ok" ]] || die "http://127.0.0.1:$PORT/api/v1/health does not answer 200 (see $RUN/nginx-error.log)"
 
 say "MariaDB: $DB_SOCKET (database perch), logs and data: $RUN"
+say "$MAIL_NOTE"
 echo "http://127.0.0.1:$PORT/docs"
 say "Ctrl-C stops everything"
 
 # Wait until Ctrl-C/TERM (the traps stop everything) or until one of them dies (then stop the rest).
 set +e
-wait -n "$PERCH_PID" "$NGINX_PID" "$DB_PID"
+wait -n "$PERCH_PID" "$NGINX_PID" "$DB_PID" "${waits[@]}"
 say "a server exited on its own: stopping the others"
 exit 1

@@ -22,7 +22,8 @@ struct AccountMails {
     }
 
     /// A password recovery: for an active user, a token and a mail; for anyone else the same token row
-    /// without a user (it can never be redeemed) and no mail, so that both cost the same.
+    /// without a user (it can never be redeemed) and the same outbox statement told not to insert, so that
+    /// both cost the same.
     func sendPasswordRecovery(to user: User?, requestedEmail: String) throws {
         let token = try newToken(.resetPassword, userID: user?.id, email: user?.email ?? requestedEmail)
         let mail = compose(
@@ -31,7 +32,7 @@ struct AccountMails {
             link: "\(settings.publicURL)/reset-password?token=\(token)",
             api: "POST /api/v1/auth/reset-password with {\"token\": \"\(token)\", \"new_password\": \"...\"}",
             outro: "Resetting the password ends every session of the account. If it was not you, ignore this mail: your password stays as it is.")
-        if user != nil { try MailRepository(db).enqueue(mail, now: now) }
+        try MailRepository(db).enqueue(mail, now: now, send: user != nil)
     }
 
     private var minutes: Int { settings.tokenLifetime / 60 }
