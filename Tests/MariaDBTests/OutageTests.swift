@@ -108,8 +108,10 @@ import Testing
     @Test func aReadCutOffOutsideATransactionRunsAgainAndAWriteDoesNot() throws {
         let configuration = try Self.server.makeDatabase()
         let db = Connection(configuration: configuration)
-        for (sql, isRead) in [("SELECT SLEEP(1) AS s", true), ("DO SLEEP(1)", false)] {
+        for isRead in [true, false] {
             let id = try db.query("SELECT CONNECTION_ID() AS id")[0].get("id", as: Int64.self)
+            // Long on this connection (so the KILL surely finds it running), instant on a new one.
+            let sql = isRead ? "SELECT SLEEP(IF(CONNECTION_ID() = \(id), 10, 0)) AS s" : "DO SLEEP(10)"
             let connects = db.connectCount
             let killer = BackgroundLoad {
                 usleep(300_000)
