@@ -36,45 +36,79 @@ public final class GaleraCluster: @unchecked Sendable {
 
     private var runAs: [String] { geteuid() == 0 ? ["--user=nobody"] : [] }
 
-    /// Starts the cluster if it is not running (about 15 s: a bootstrap node and two joiners by rsync).
+    /// Starts the cluster if it is not running (about 20 s: a bootstrap node and two joiners by rsync, one at a
+    /// time), then waits until it is whole (`waitUntilWhole`).
     public func start() throws {
         try lock.withLock {
-            guard nodes.isEmpty else { return }
-            let folder = Paths.makeTemporaryDirectory("perch-galera")
-            chmod(folder, 0o755)
-            self.folder = folder
-            nodes = try (0..<Self.size).map { index in
-                Node(
-                    index: index, folder: folder + "/node\(index)", sqlPort: try freeLoopbackPort(), groupPort: try freeLoopbackPort(),
-                    istPort: try freeLoopbackPort(), sstPort: try freeLoopbackPort())
-            }
-            GaleraCluster.registerExitHook()
-            for node in nodes {
-                mkdir(node.folder, 0o755)
-                mkdir(node.folder + "/data", 0o755)
-                if geteuid() == 0 {
-                    chown(node.folder, 65534, 65534)
-                    chown(node.folder + "/data", 65534, 65534)
-                }
-            }
-            let install = try runToCompletion(
-                try Self.tool("mariadb-install-db"),
-                [
-                    "--no-defaults", "--datadir=\(nodes[0].folder)/data", "--auth-root-authentication-method=normal",
-                    "--skip-test-db", "--skip-name-resolve", "--tmpdir=\(nodes[0].folder)"
-                ] + runAs, log: nodes[0].folder + "/install.log")
-            guard install == 0 else { throw SetupError("mariadb-install-db failed (\(install)); see \(nodes[0].folder)/install.log") }
-            try launch(0, bootstrap: true)
-            try waitUntilSynced(0)
-            let admin = try adminConnection(0)
-            defer { admin.close() }
-            try admin.execute("CREATE USER '\(Self.appUser)'@'127.0.0.1'")
-            try admin.execute("GRANT ALL PRIVILEGES ON `perch\\_g%`.* TO '\(Self.appUser)'@'127.0.0.1'")
-            try launch(1)
-            try launch(2)
-            try waitUntilSynced(1)
-            try waitUntilSynced(2)
+            try boot()
+            try waitUntilWhole()
         }
+    }
+
+    private func boot() throws {
+        guard nodes.isEmpty else { return }
+        let folder = Paths.makeTemporaryDirectory("perch-galera")
+        chmod(folder, 0o755)
+        self.folder = folder
+        nodes = try (0..<Self.size).map { index in
+            Node(
+                index: index, folder: folder + "/node\(index)", sqlPort: try freeLoopbackPort(), groupPort: try freeLoopbackPort(),
+                istPort: try freeLoopbackPort(), sstPort: try freeLoopbackPort())
+        }
+        GaleraCluster.registerExitHook()
+        for node in nodes {
+            mkdir(node.folder, 0o755)
+            mkdir(node.folder + "/data", 0o755)
+            if geteuid() == 0 {
+                chown(node.folder, 65534, 65534)
+                chown(node.folder + "/data", 65534, 65534)
+            }
+        }
+        let install = try runToCompletion(
+            try Self.tool("mariadb-install-db"),
+            [
+                "--no-defaults", "--datadir=\(nodes[0].folder)/data", "--auth-root-authentication-method=normal",
+                "--skip-test-db", "--skip-name-resolve", "--tmpdir=\(nodes[0].folder)"
+            ] + runAs, log: nodes[0].folder + "/install.log")
+        guard install == 0 else { throw SetupError("mariadb-install-db failed (\(install)); see \(nodes[0].folder)/install.log") }
+        try launch(0, bootstrap: true)
+        try waitUntilSynced(0)
+        let admin = try adminConnection(0)
+        defer { admin.close() }
+        try admin.execute("CREATE USER '\(Self.appUser)'@'127.0.0.1'")
+        try admin.execute("GRANT ALL PRIVILEGES ON `perch\\_g%`.* TO '\(Self.appUser)'@'127.0.0.1'")
+        // One joiner at a time: node 0 is the donor of both.
+        try launch(1)
+        try waitUntilSynced(1)
+        try launch(2)
+        try waitUntilSynced(2)
+    }
+
+    /// Waits up to 30 s until every node answers Synced, in a primary component of all three (a partition
+    /// heals by itself: Galera merges the components again); throws with the end of each node's log if not.
+    private func waitUntilWhole() throws {
+        var states: [String] = []
+        let deadline = Date().addingTimeInterval(30)
+        repeat {
+            states = nodes.indices.map { index in
+                guard let admin = try? adminConnection(index) else { return "no connection" }
+                defer { admin.close() }
+                var status: [String: String] = [:]
+                for row in (try? admin.query("SHOW STATUS WHERE Variable_name IN ('wsrep_local_state_comment', 'wsrep_cluster_status', 'wsrep_cluster_size')"))
+                    ?? []
+                {
+                    if let name = try? row.get("Variable_name", as: String.self), let value = try? row.get("Value", as: String.self) { status[name] = value }
+                }
+                return "\(status["wsrep_local_state_comment"] ?? "?") \(status["wsrep_cluster_status"] ?? "?") \(status["wsrep_cluster_size"] ?? "?")"
+            }
+            if states.allSatisfy({ $0 == "Synced Primary \(Self.size)" }) { return }
+            usleep(100_000)
+        } while Date() < deadline
+        let logs = nodes.map { node in
+            let log = (try? String(contentsOfFile: node.folder + "/error.log", encoding: .utf8)) ?? ""
+            return "node\(node.index):\n" + log.split(separator: "\n").suffix(40).joined(separator: "\n")
+        }
+        throw SetupError("the galera cluster is not whole within 30 s: \(states)\n" + logs.joined(separator: "\n"))
     }
 
     /// Root over a node's unix socket, for the test's own checks and faults.
