@@ -157,6 +157,52 @@ struct MailDeliveryTests {
         #expect((try row.get("last_error") as String).contains("connect"))
     }
 
+    /// A relay that requires STARTTLS (its certificate checked against PERCH_SMTP_CA_FILE) and authentication:
+    /// the right password delivers; a wrong one is retried and never logged; a sender that may not use
+    /// STARTTLS on a relay without it (PERCH_SMTP_TLS defaults to starttls) sends nothing in the clear.
+    @Test func startTLSAndAuthentication() throws {
+        let folder = Paths.makeTemporaryDirectory("perch-smtp-tls")
+        let made = try run([
+            "/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", folder + "/key.pem", "-out", folder + "/cert.pem"
+        ])
+        #expect(made.status == 0, "\(made.output)")
+        try "relay secret 123\n".write(toFile: folder + "/password", atomically: true, encoding: .utf8)
+        try "wrong secret 456\n".write(toFile: folder + "/wrong", atomically: true, encoding: .utf8)
+        let sink = try SMTPSink(tls: (folder + "/cert.pem", folder + "/key.pem"), login: ("perch", folder + "/password"))
+        let database = try PrivateMariaDB.shared.makeMigratedDatabase()
+        try queue(1, on: database)
+
+        let wrong = try MailSenderProcess(
+            database: database, smtpPort: sink.port,
+            environment: [
+                "PERCH_SMTP_TLS": "starttls", "PERCH_SMTP_CA_FILE": folder + "/cert.pem", "PERCH_SMTP_USER": "perch",
+                "PERCH_SMTP_PASSWORD_FILE": folder + "/wrong"
+            ])
+        #expect(eventually(seconds: 20) { wrong.log.contains("mail not sent, will retry") }, "\(wrong.log)")
+        wrong.stop()
+        #expect(!wrong.log.contains("wrong secret"))
+        #expect(sink.messages.isEmpty)
+
+        let right = try MailSenderProcess(
+            database: database, smtpPort: sink.port,
+            environment: [
+                "PERCH_SMTP_TLS": "starttls", "PERCH_SMTP_CA_FILE": folder + "/cert.pem", "PERCH_SMTP_USER": "perch",
+                "PERCH_SMTP_PASSWORD_FILE": folder + "/password"
+            ])
+        #expect(eventually(seconds: 20) { (try? statusCounts(database)) == ["sent": 1] }, "\(right.log)")
+        #expect(sink.messages.count == 1)
+        #expect(!right.log.contains("relay secret"))
+        right.stop()
+
+        let plainSink = try SMTPSink()
+        try queue(1, on: database, prefix: "plain")
+        let insisting = try MailSenderProcess(database: database, smtpPort: plainSink.port, environment: ["PERCH_SMTP_TLS": "starttls"])
+        #expect(eventually(seconds: 20) { insisting.log.contains("mail not sent, will retry") }, "\(insisting.log)")
+        #expect(plainSink.messages.isEmpty)
+    }
+
     @Test func theSenderRefusesToStartWithoutARelay() throws {
         let database = try PrivateMariaDB.shared.makeMigratedDatabase()
         let sender = try MailSenderProcess(database: database, smtpPort: 1, environment: ["PERCH_SMTP_URL": ""])

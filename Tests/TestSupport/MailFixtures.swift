@@ -14,7 +14,11 @@ public final class SMTPSink: @unchecked Sendable {
     public let directory: String
     private let process: ChildProcess
 
-    public init(port: Int? = nil, rejectFirst: Int = 0, dropFirst: Int = 0) throws {
+    /// `tls`: STARTTLS required, with this certificate and key (PEM files); `login`: AUTH required.
+    public init(
+        port: Int? = nil, rejectFirst: Int = 0, dropFirst: Int = 0, tls: (cert: String, key: String)? = nil,
+        login: (user: String, passwordFile: String)? = nil
+    ) throws {
         self.port = try port ?? freeLoopbackPort()
         let folder = Paths.makeTemporaryDirectory("perch-smtp")
         directory = folder + "/mail"
@@ -22,7 +26,9 @@ public final class SMTPSink: @unchecked Sendable {
             [
                 "/usr/bin/env", "python3", Paths.packageRoot + "/deploy/local/smtp-to-files.py", "--port", "\(self.port)", "--dir", directory,
                 "--reject-first", "\(rejectFirst)", "--drop-first", "\(dropFirst)"
-            ], environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"], logPath: folder + "/smtp.log")
+            ] + (tls.map { ["--tls-cert", $0.cert, "--tls-key", $0.key] } ?? [])
+                + (login.map { ["--user", $0.user, "--password-file", $0.passwordFile] } ?? []),
+            environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"], logPath: folder + "/smtp.log")
         guard eventually(seconds: 20, { canConnect(port: self.port) }) else {
             process.terminate()
             throw SupportError("the SMTP server did not start (is aiosmtpd in the test venv? deploy/test.sh installs it); its log:\n\(process.log)")

@@ -2,20 +2,23 @@
 """A local SMTP server (aiosmtpd) that writes each message it receives to DIR as one .eml file.
 
     smtp-to-files.py --port 2525 --dir .run/8080/mail [--host 127.0.0.1] [--reject-first N] [--drop-first N]
+                     [--tls-cert cert.pem --tls-key key.pem] [--user U --password-file F]
 
 The local run (deploy/local/run.sh) delivers perch's mails here when no relay is configured, so the same SMTP
 path runs and a developer reads the mails as files. The tests use it as a real SMTP server, including one
-that answers the first N messages with a temporary failure (451) or drops the connection at them.
+that answers the first N messages with a temporary failure (451) or drops the connection at them, and one
+that requires STARTTLS (--tls-cert/--tls-key) and authentication (--user/--password-file).
 It stops on TERM or INT. Binds to loopback only.
 """
 import argparse
 import asyncio
 import os
 import signal
+import ssl
 import time
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class ToFiles:
@@ -49,10 +52,28 @@ def main():
     parser.add_argument("--dir", required=True)
     parser.add_argument("--reject-first", type=int, default=0)
     parser.add_argument("--drop-first", type=int, default=0)
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
+    parser.add_argument("--user")
+    parser.add_argument("--password-file")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     handler = ToFiles(args.dir, args.reject_first, args.drop_first)
-    controller = Controller(handler, hostname=args.host, port=args.port, server_kwargs={"decode_data": False})
+    options = {"decode_data": False}
+    if args.tls_cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        options.update(tls_context=context, require_starttls=True)
+    if args.user:
+        with open(args.password_file, "rb") as f:
+            password = f.read().rstrip(b"\n")
+
+        def authenticate(server, session, envelope, mechanism, auth_data):
+            ok = isinstance(auth_data, LoginPassword) and auth_data.login == args.user.encode() and auth_data.password == password
+            return AuthResult(success=ok)
+
+        options.update(authenticator=authenticate, auth_required=True, auth_require_tls=bool(args.tls_cert))
+    controller = Controller(handler, hostname=args.host, port=args.port, server_kwargs=options)
     controller.start()
     print("smtp-to-files: listening on %s:%d, writing to %s" % (args.host, args.port, args.dir), flush=True)
     stop = asyncio.Event()

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Mail settings (README, "Configuration"): what the API needs to write mails (links, sender, token
 /// lifetime) and what `perch mail-sender` needs to deliver them (the relay, retries).
 public struct MailSettings {
@@ -16,6 +18,8 @@ public struct MailSettings {
     /// relay configured, `perch mail-sender` refuses to start.
     public var smtpURL: String?
     public var tls = TLS.starttls
+    /// CA certificates (PEM) to check the relay's certificate against instead of the system's store.
+    public var smtpCAFile: String?
     public var smtpUser: String?
     public var smtpPassword: String?
     /// Seconds one delivery may take (connect included).
@@ -64,6 +68,8 @@ public struct MailSettings {
         if let tls = reader.string("PERCH_SMTP_TLS") {
             if let parsed = TLS(rawValue: tls) { mail.tls = parsed } else { reader.problem("PERCH_SMTP_TLS: \"\(tls)\" is not starttls or none") }
         }
+        mail.smtpCAFile = reader.string("PERCH_SMTP_CA_FILE")
+        if let path = mail.smtpCAFile, access(path, R_OK) != 0 { reader.problem("PERCH_SMTP_CA_FILE: cannot read \(path)") }
         mail.smtpUser = reader.string("PERCH_SMTP_USER")
         mail.smtpPassword = reader.secret("PERCH_SMTP_PASSWORD")
         mail.smtpTimeout = reader.int("PERCH_SMTP_TIMEOUT", default: 30, in: 1...600)

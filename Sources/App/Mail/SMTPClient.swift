@@ -35,6 +35,7 @@ final class SMTPClient {
         if url.hasPrefix("smtp://") && settings.tls == .starttls {
             _ = perch_curl_set_long(curl, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue))
         }
+        if let caFile = settings.smtpCAFile { _ = perch_curl_set_string(curl, CURLOPT_CAINFO, caFile) }
         if let user = settings.smtpUser {
             _ = perch_curl_set_string(curl, CURLOPT_USERNAME, user)
             _ = perch_curl_set_string(curl, CURLOPT_PASSWORD, settings.smtpPassword ?? "")
