@@ -15,6 +15,7 @@ packages=(
     nginx-light spawn-fcgi apache2-utils curl wrk                        # end-to-end: nginx, spawn-fcgi, ab, curl
     apache2 libapache2-mod-fcgid lighttpd systemd                        # deploy tests: shared hosting, unit checks
     python3 python3-pip python3-venv                                     # openapi-spec-validator, schemathesis
+    chromium                                                             # /docs and /redoc rendered offline
 )
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done

@@ -100,8 +100,26 @@ public struct AppConfiguration {
         config.web.maxQueueMillis = reader.int("PERCH_MAX_QUEUE_TIME", default: 5_000, in: 0...3_600_000)
         config.web.cors.allowedOrigins = reader.list("PERCH_CORS_ORIGINS")
         config.web.cors.maxAge = reader.int("PERCH_CORS_MAX_AGE", default: 600, in: 0...86_400)
-        if let assets = reader.string("PERCH_DOCS_ASSETS_URL") { config.web.docs = .local(base: assets) }
-        config.web.docs.enabled = reader.bool("PERCH_DOCS", default: true)
+        let docsEnabled = reader.bool("PERCH_DOCS", default: true)
+        let cdnFallback = reader.bool("PERCH_DOCS_CDN_FALLBACK", default: true)
+        let assetsDirectory = reader.string("PERCH_DOCS_ASSETS_DIR")
+        if let url = reader.string("PERCH_DOCS_ASSETS_URL") {
+            config.web.docs = .local(base: url)
+        } else if docsEnabled {
+            // Offline by default: the installed copies when present; the CDN (with SRI) only as the fallback.
+            let directory = DocsAssets.directory(configured: assetsDirectory)
+            switch DocsAssets.load(directory: directory) {
+            case .found(let assets): config.web.docs = .bundled(assets)
+            case .incomplete(let missing):
+                reader.problem("PERCH_DOCS_ASSETS_DIR: \(directory) lacks \(missing.joined(separator: ", ")) (deploy/docs-assets.sh fills it)")
+            case .none where assetsDirectory != nil:
+                reader.problem("PERCH_DOCS_ASSETS_DIR: no Swagger UI / ReDoc files in \(directory)")
+            case .none where !cdnFallback:
+                reader.problem("PERCH_DOCS_CDN_FALLBACK=false: no Swagger UI / ReDoc files in \(directory) (PERCH_DOCS_ASSETS_DIR)")
+            case .none: break  // the CDN, with SRI (DocsConfiguration's defaults)
+            }
+        }
+        config.web.docs.enabled = docsEnabled
 
         if !reader.problems.isEmpty { throw AppConfigurationError(problems: reader.problems) }
         return config

@@ -78,6 +78,12 @@ public final class Application<Context: RequestContext> {
         var redoc = Response.html(DocsPages.redoc(title: title, openAPIURL: docs.openAPIPath, config: docs))
         redoc.headerFields[policy] = DocsPages.redocPolicy(docs)
         router.get(docs.redocPath, hidden) { _, _ in redoc }
+        for (name, asset) in docs.assets {
+            let file = Response(
+                status: .ok,
+                headerFields: [.contentType: asset.contentType, .cacheControl: "public, max-age=86400"], body: asset.bytes)
+            router.get(DocsConfiguration.assetsPath + "/" + name, hidden) { _, _ in file }
+        }
     }
 }
 

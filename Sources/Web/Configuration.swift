@@ -67,6 +67,12 @@ public struct DocsConfiguration: Sendable {
     public var swaggerJSIntegrity: String?
     public var swaggerCSSIntegrity: String?
     public var redocJSIntegrity: String?
+    /// Files this application serves itself under `assetsPath` (name → file), e.g. the pinned copies in
+    /// /usr/share/perch/docs-assets; empty when the pages load their assets from elsewhere.
+    public var assets: [String: DocsAsset] = [:]
+    public static let assetsPath = "/docs-assets"
+    /// The files `bundled(_:)` needs; favicon.png is served when present.
+    public static let assetNames = ["swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js"]
 
     public init(
         enabled: Bool = true, openAPIPath: String = "/openapi.json", swaggerPath: String = "/docs", redocPath: String = "/redoc",
@@ -98,6 +104,36 @@ public struct DocsConfiguration: Sendable {
             swaggerJSURL: base + "/swagger-ui-bundle.js", swaggerCSSURL: base + "/swagger-ui.css",
             redocJSURL: base + "/redoc.standalone.js", faviconURL: base + "/favicon.png",
             swaggerJSIntegrity: nil, swaggerCSSIntegrity: nil, redocJSIntegrity: nil)
+    }
+
+    /// The pinned versions' files served by this application under `assetsPath` (offline, same origin), with the
+    /// same integrity hashes as on the CDN: the files are byte for byte those versions (deploy/docs-assets.sh checks).
+    public static func bundled(_ assets: [String: DocsAsset]) -> DocsConfiguration {
+        let base = assetsPath
+        var config = DocsConfiguration(
+            swaggerJSURL: base + "/swagger-ui-bundle.js", swaggerCSSURL: base + "/swagger-ui.css",
+            redocJSURL: base + "/redoc.standalone.js",
+            faviconURL: assets["favicon.png"] == nil ? "data:," : base + "/favicon.png")
+        config.assets = assets
+        return config
+    }
+}
+
+/// A static file of the docs pages, held in memory (read once at start, before the workers fork, so they share it).
+public struct DocsAsset: Sendable {
+    public var contentType: String
+    public var bytes: [UInt8]
+    public init(contentType: String, bytes: [UInt8]) {
+        self.contentType = contentType
+        self.bytes = bytes
+    }
+
+    /// The content type for a docs asset's file name.
+    public static func contentType(for name: String) -> String {
+        if name.hasSuffix(".js") { return "text/javascript; charset=utf-8" }
+        if name.hasSuffix(".css") { return "text/css; charset=utf-8" }
+        if name.hasSuffix(".png") { return "image/png" }
+        return "application/octet-stream"
     }
 }
 

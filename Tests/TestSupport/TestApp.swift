@@ -65,6 +65,9 @@ public final class TestApp: @unchecked Sendable {
         return LiveTestClient(port: live.nginx.port)
     }
 
+    /// With `.live`: the nginx port on 127.0.0.1, for clients other than the test's own (a browser).
+    public var livePort: Int? { live?.nginx.port }
+
     /// A user made through the repository (password hashed with the app's settings); returns the id.
     @discardableResult
     public func makeUser(

@@ -24,7 +24,7 @@ die() { say "$*"; exit 1; }
 
 # --- packages -------------------------------------------------------------------------------------------
 packages=(pkg-config libfcgi-dev libmariadb-dev libsodium-dev libcurl4-openssl-dev mariadb-server mariadb-client nginx-light curl util-linux
-    python3 python3-venv)
+    python3 python3-venv python3-pip)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -153,6 +153,11 @@ if [[ -z "${PERCH_JWT_SIGNING_KEY:-}" && -z "${PERCH_JWT_SIGNING_KEY_FILE:-}" ]]
     export PERCH_JWT_SIGNING_KEY_FILE="$SECRETS/jwt-secret"
 fi
 export PERCH_STATUS_PATH="${PERCH_STATUS_PATH:-/status}"
+# /docs offline: the pinned Swagger UI and ReDoc files, as the package installs them (cached after the first run).
+if [[ -z "${PERCH_DOCS_ASSETS_DIR:-}" && -z "${PERCH_DOCS_ASSETS_URL:-}" ]]; then
+    "$ROOT/deploy/docs-assets.sh" "$ROOT/.build/docs-assets" || die "deploy/docs-assets.sh failed"
+    export PERCH_DOCS_ASSETS_DIR="$ROOT/.build/docs-assets"
+fi
 
 # --- migrations (when this build has the command) --------------------------------------------------------
 if "$PERCH" --help 2>&1 | grep -qE '^[[:space:]]+migrate([[:space:]]|$)'; then
