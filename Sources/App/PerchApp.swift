@@ -9,6 +9,7 @@ public enum PerchApp {
         AuthController().register(on: router)
         AccountController().register(on: router)
         UserController().register(on: router)
+        SessionController().register(on: router)
         PostController().register(on: router)
         var web = services.config.web
         web.openAPI = OpenAPIInfo(

@@ -1,3 +1,4 @@
+import FoundationEssentials
 import MariaDB
 import Sodium
 import Web
@@ -62,9 +63,16 @@ extension AppContext {
         let invalid = HTTPError.unauthorized("Could not validate credentials")
         guard let claims = try? config.auth.signer.verify(token, now: now),
             let userID = Int64(claims.sub), let sessionID = Int64(claims.sid),
-            let user = try AuthRepository(database()).liveSessionUser(sessionID: sessionID, userID: userID, now: now)
+            let session = try AuthRepository(database()).liveSessionUser(sessionID: sessionID, userID: userID, now: now)
         else { throw invalid }
+        let user = session.user
         guard user.isActive else { throw HTTPError(.forbidden, detail: "Inactive user") }
+        // `last_used_at` for the session list, written at most once a minute per session: a request within
+        // a minute of the last write (most of them) costs nothing more than the read above.
+        let touchInterval: TimeInterval = 60
+        if now.timeIntervalSince(session.lastUsedAt) >= touchInterval {
+            try AuthRepository(database()).touch(sessionID: sessionID, now: now, ifLastUsedBefore: now.addingTimeInterval(-touchInterval))
+        }
         return CurrentUser(user: user, sessionID: sessionID)
     }
 }

@@ -3,7 +3,7 @@ import MariaDB
 import Sodium
 import Web
 
-/// /api/v1/auth: login (OAuth2 password form), refresh (rotating, with reuse detection), logout.
+/// /api/v1/auth: login (OAuth2 password form), refresh (rotating, with reuse detection), logout, logout-all.
 struct AuthController {
     func register(on router: Router<AppContext>) {
         let auth = router.group("/api/v1/auth", tags: ["auth"], sensitive: true)
@@ -26,6 +26,16 @@ struct AuthController {
             "/logout", .bearer,
             RouteDoc(
                 summary: "End the session", responses: [.empty(.noContent, "The session's access and refresh tokens stop working")]), use: logout)
+        auth.post(
+            "/logout-all", .bearer,
+            RouteDoc(
+                summary: "End every session of the caller",
+                responses: [.empty(.noContent, "Every session's access and refresh tokens stop working, this one's included")]), use: logoutAll)
+    }
+
+    func logoutAll(_ request: Request, _ context: AppContext, _ caller: CurrentUser) throws -> Response {
+        try AuthRepository(try context.database()).revokeAll(userID: caller.id, now: context.now)
+        return .noContent
     }
 
     func logout(_ request: Request, _ context: AppContext, _ caller: CurrentUser) throws -> Response {
@@ -70,7 +80,7 @@ struct AuthController {
             try throttle.succeeded()
             let sessionID = try auth.createSession(
                 userID: user.id, credentialGeneration: user.credentialGeneration,
-                now: context.now, maxAge: settings.sessionMaxAge)
+                now: context.now, maxAge: settings.sessionMaxAge, userAgent: request.headerFields[.userAgent])
             return try TokenIssuer(settings: settings, db: db).issue(userID: user.id, sessionID: sessionID, now: context.now)
         }
         context.logger.info("login", metadata: ["user_id": "\(user.id)"])

@@ -12,6 +12,23 @@ public struct RefreshTokenRecord {
     public let sessionCredentialGeneration: Int64
 }
 
+/// A session as its user sees it in the list.
+public struct SessionRecord {
+    public let id: Int64
+    public let createdAt: Date
+    public let lastUsedAt: Date
+    public let expiresAt: Date
+    public let userAgent: String?
+
+    init(row: Row) throws {
+        id = try row.get("id")
+        createdAt = try row.get("created_at")
+        lastUsedAt = try row.get("last_used_at", as: Date?.self) ?? createdAt
+        expiresAt = try row.get("expires_at")
+        userAgent = try row.get("user_agent")
+    }
+}
+
 /// Sessions, their refresh tokens and failed logins; prepared statements only. Refresh tokens are stored
 /// as hashes.
 public struct AuthRepository {
@@ -21,23 +38,57 @@ public struct AuthRepository {
     /// The user of a live session (not revoked, not expired, of the user's current credential generation)
     /// that belongs to `userID`, in one statement:
     /// the check every bearer request makes, and the caller's row for whatever the route does next.
-    public func liveSessionUser(sessionID: Int64, userID: Int64, now: Date) throws -> User? {
-        try db.query(Self.liveSessionUserSQL, [.int(sessionID), .int(userID), .date(now)]).first.map(User.init(row:))
+    /// Also returns when the session was last used, so that the caller can decide on `touch` without a query.
+    public func liveSessionUser(sessionID: Int64, userID: Int64, now: Date) throws -> (user: User, lastUsedAt: Date)? {
+        guard let row = try db.query(Self.liveSessionUserSQL, [.int(sessionID), .int(userID), .date(now)]).first else { return nil }
+        // NULL only for a session written by a worker that predates the column.
+        return (try User(row: row), try row.get("session_last_used_at", as: Date?.self) ?? .distantPast)
     }
     private static let liveSessionUserSQL = """
-        SELECT \(UserRepository.columns(of: "u")) FROM sessions s JOIN users u ON u.id = s.user_id
+        SELECT \(UserRepository.columns(of: "u")), s.last_used_at AS session_last_used_at
+        FROM sessions s JOIN users u ON u.id = s.user_id
         WHERE s.id = ? AND s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ?
           AND s.credential_generation = u.credential_generation
         """
 
     /// A new session with a random positive id, ending `maxAge` seconds from `now` whatever happens. It
     /// belongs to the credential generation whose password was verified (read before the verification).
-    public func createSession(userID: Int64, credentialGeneration: Int64, now: Date, maxAge: Int) throws -> Int64 {
+    /// `userAgent`: the login's User-Agent, shown in the session list (cut to the column's 255 characters).
+    public func createSession(userID: Int64, credentialGeneration: Int64, now: Date, maxAge: Int, userAgent: String? = nil) throws -> Int64 {
         let id = Int64.random(in: 1...Int64.max)
+        let agent: DatabaseValue = userAgent.map { .string(String(String.UnicodeScalarView($0.unicodeScalars.prefix(255)))) } ?? .null
         try db.execute(
-            "INSERT INTO sessions (id, user_id, credential_generation, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-            [.int(id), .int(userID), .int(credentialGeneration), .date(now), .date(now.addingTimeInterval(TimeInterval(maxAge)))])
+            """
+            INSERT INTO sessions (id, user_id, credential_generation, created_at, last_used_at, expires_at, user_agent)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """,
+            [.int(id), .int(userID), .int(credentialGeneration), .date(now), .date(now), .date(now.addingTimeInterval(TimeInterval(maxAge))), agent])
         return id
+    }
+
+    /// Records a use of the session, unless one was recorded after `since` (a concurrent request's write wins).
+    public func touch(sessionID: Int64, now: Date, ifLastUsedBefore since: Date) throws {
+        try db.execute(
+            "UPDATE sessions SET last_used_at = ? WHERE id = ? AND (last_used_at < ? OR last_used_at IS NULL)", [.date(now), .int(sessionID), .date(since)])
+    }
+
+    /// The user's live sessions (as `liveSessionUser` judges them), newest first.
+    public func liveSessions(of user: User, now: Date) throws -> [SessionRecord] {
+        try db.query(
+            """
+            SELECT id, created_at, last_used_at, expires_at, user_agent FROM sessions
+            WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? AND credential_generation = ?
+            ORDER BY created_at DESC, id DESC
+            """, [.int(user.id), .date(now), .int(user.credentialGeneration)]
+        ).map(SessionRecord.init(row:))
+    }
+
+    /// Ends one live session of the user; false when the user has no such session.
+    public func revoke(sessionID: Int64, ofUser userID: Int64, now: Date) throws -> Bool {
+        try db.execute(
+            "UPDATE sessions SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ?",
+            [.date(now), .int(sessionID), .int(userID), .date(now)]
+        ).affectedRows == 1
     }
 
     /// Moves a session to its user's current credential generation: the session that changed the password

@@ -17,7 +17,14 @@ struct PostController {
             "", .bearer, .json(PostCreate.self),
             RouteDoc(
                 summary: "Create a post",
-                responses: [.json(.created, PostPublic.self, headers: [("Location", "URL of the new post"), ("ETag", "Its version")]), unauthorized]),
+                responses: [
+                    .json(
+                        .created, PostPublic.self,
+                        headers: [
+                            ("Location", "URL of the new post"), ("ETag", "Its version"),
+                            ("Idempotent-Replayed", "`true` when this is the stored answer to an earlier request with the same Idempotency-Key")
+                        ]), unauthorized
+                ] + IdempotentCreation.responses, headers: [IdempotentCreation.headerDoc]),
             use: create)
         posts.get(
             "", .query(PostListQuery.self),
@@ -45,9 +52,16 @@ struct PostController {
     }
 
     func create(_ request: Request, _ context: AppContext, _ caller: CurrentUser, _ body: PostCreate) throws -> Response {
-        let post = try PostRepository(db: try context.database())
-            .create(authorID: caller.id, title: body.title, content: body.content, published: body.published, now: context.now)
-        return Response.json(PostPublic(post), status: .created, headers: [.location: "/api/v1/posts/\(post.id)"]).with(etag: post.etag)
+        try IdempotentCreation.user(caller).run(request, context) { record in
+            let post = try PostRepository(db: try context.database()).create(
+                authorID: caller.id, title: body.title, content: body.content, published: body.published, now: context.now
+            ) { post in try record(Self.created(post)) }
+            return Self.created(post)
+        }
+    }
+
+    private static func created(_ post: Post) -> Response {
+        Response.json(PostPublic(post), status: .created, headers: [.location: "/api/v1/posts/\(post.id)"]).with(etag: post.etag)
     }
 
     func list(_ request: Request, _ context: AppContext, _ query: PostListQuery) throws -> Response {

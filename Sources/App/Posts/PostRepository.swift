@@ -22,7 +22,10 @@ struct PostRepository {
 
     /// Insert and read-back in one transaction: if reading the new row fails (a lock taken in between, the
     /// database gone), the request answers an error and nothing was written.
-    func create(authorID: Int64, title: String, content: String, published: Bool, now: Date) throws -> Post {
+    /// `alongside` runs in the same transaction with the new post (an idempotency key records its response).
+    func create(
+        authorID: Int64, title: String, content: String, published: Bool, now: Date, alongside: (Post) throws -> Void = { _ in }
+    ) throws -> Post {
         try db.transaction {
             let id = try db.execute(
                 """
@@ -31,6 +34,7 @@ struct PostRepository {
                 """, [.int(authorID), .string(title), .string(content), .bool(published), .date(now), .date(now)]
             ).lastInsertID
             guard let post = try find(id: id) else { throw HTTPError.notFound }
+            try alongside(post)
             return post
         }
     }

@@ -14,7 +14,15 @@ struct UserController {
         users.post(
             "", .json(UserCreate.self),
             RouteDoc(
-                summary: "Sign up", responses: [.json(.created, UserPublic.self), emailTaken]), use: signUp)
+                summary: "Sign up",
+                responses: [
+                    .json(
+                        .created, UserPublic.self,
+                        headers: [
+                            ("Location", "URL of the new user"),
+                            ("Idempotent-Replayed", "`true` when this is the stored answer to an earlier request with the same Idempotency-Key")
+                        ]), emailTaken
+                ] + IdempotentCreation.responses, headers: [IdempotentCreation.headerDoc]), use: signUp)
         users.get(
             "/me", .bearer,
             RouteDoc(
@@ -57,22 +65,29 @@ struct UserController {
     }
 
     func signUp(_ request: Request, _ context: AppContext, _ body: UserCreate) throws -> Response {
-        let db = try context.database()
-        let users = UserRepository(db)
-        // A taken email answers before the Argon2 hash: a 409 must not cost the pool a hash. (The 409 says the
-        // address is registered either way; the unique key still settles a race between two sign-ups.)
-        guard try users.find(email: body.email) == nil else { throw HTTPError(.conflict, detail: "Email already registered") }
-        let hash = try context.passwords.hash(body.password)
-        // The account and its verification mail in one transaction: both or neither.
-        let user = try Self.mappingTakenEmail {
-            try db.transaction {
-                let user = try users.create(email: body.email, hashedPassword: hash, fullName: body.fullName, now: context.now)
-                try AccountMails(settings: context.config.mail, db: db, now: context.now).sendVerification(userID: user.id, email: user.email)
-                return user
+        try IdempotentCreation.address(request).run(request, context) { record in
+            let db = try context.database()
+            let users = UserRepository(db)
+            // A taken email answers before the Argon2 hash: a 409 must not cost the pool a hash. (The 409 says the
+            // address is registered either way; the unique key still settles a race between two sign-ups.)
+            guard try users.find(email: body.email) == nil else { throw HTTPError(.conflict, detail: "Email already registered") }
+            let hash = try context.passwords.hash(body.password)
+            // The account, its verification mail and the idempotency key's response in one transaction.
+            let user = try Self.mappingTakenEmail {
+                try db.transaction {
+                    let user = try users.create(email: body.email, hashedPassword: hash, fullName: body.fullName, now: context.now)
+                    try AccountMails(settings: context.config.mail, db: db, now: context.now).sendVerification(userID: user.id, email: user.email)
+                    try record(Self.signedUp(user))
+                    return user
+                }
             }
+            context.logger.info("user signed up", metadata: ["user_id": "\(user.id)"])
+            return Self.signedUp(user)
         }
-        context.logger.info("user signed up", metadata: ["user_id": "\(user.id)"])
-        return .json(UserPublic(user), status: .created, headers: [.location: "/api/v1/users/\(user.id)"])
+    }
+
+    private static func signedUp(_ user: User) -> Response {
+        .json(UserPublic(user), status: .created, headers: [.location: "/api/v1/users/\(user.id)"])
     }
 
     /// The session check already read the caller's row: no second query.

@@ -74,6 +74,9 @@ enum OpenAPIGenerator {
             return param
         }
         parameters += route.queryParameters?(registry) ?? []
+        parameters += doc.headers.map { h in
+            ["name": .string(h.name), "in": "header", "required": .bool(h.required), "description": .string(h.description), "schema": h.schema]
+        }
         if !parameters.isEmpty { op.set("parameters", .array(parameters)) }
 
         if let media = route.bodyMediaType, let schema = route.bodySchema?(registry) {
@@ -99,7 +102,9 @@ enum OpenAPIGenerator {
         if !doc.responses.contains(where: { (200..<300).contains($0.status.code) }) {
             add(.json(.ok, schema: [:], "Successful Response"))
         }
-        let validates = route.pattern.parameters.contains { $0.type != .string } || route.bodyMediaType != nil || route.queryParameters != nil
+        let validates =
+            route.pattern.parameters.contains { $0.type != .string } || route.bodyMediaType != nil || route.queryParameters != nil
+            || !doc.headers.isEmpty
         if validates {
             add(
                 ResponseDoc(

@@ -41,6 +41,21 @@ public struct ResponseDoc {
     }
 }
 
+/// A request header a route reads (its handler checks it; the document shows it).
+public struct HeaderDoc {
+    public var name: String
+    public var description: String
+    public var schema: JSONValue
+    public var required: Bool
+
+    public init(_ name: String, description: String, schema: JSONValue, required: Bool = false) {
+        self.name = name
+        self.description = description
+        self.schema = schema
+        self.required = required
+    }
+}
+
 /// What the OpenAPI document says about a route, plus the flags middleware reads.
 public struct RouteDoc {
     public var summary: String?
@@ -52,12 +67,13 @@ public struct RouteDoc {
     public var sensitive: Bool
     public var responses: [ResponseDoc]
     public var parameterDescriptions: [String: String]
+    public var headers: [HeaderDoc]
     public var includeInSchema: Bool
 
     public init(
         summary: String? = nil, description: String? = nil, tags: [String] = [], operationID: String? = nil,
         deprecated: Bool = false, sensitive: Bool = false, responses: [ResponseDoc] = [],
-        parameterDescriptions: [String: String] = [:], includeInSchema: Bool = true
+        parameterDescriptions: [String: String] = [:], headers: [HeaderDoc] = [], includeInSchema: Bool = true
     ) {
         self.summary = summary
         self.description = description
@@ -67,6 +83,7 @@ public struct RouteDoc {
         self.sensitive = sensitive
         self.responses = responses
         self.parameterDescriptions = parameterDescriptions
+        self.headers = headers
         self.includeInSchema = includeInSchema
     }
 }
