@@ -140,6 +140,27 @@ import Web
         #expect(try count(app, "posts") == 1)
     }
 
+    /// Many copies of one request at once, through nginx: one creates, each other one gets the replay or a 409.
+    @Test func concurrentCopiesCreateOnceThroughNginx() throws {
+        let app = try TestApp(.live)
+        let token = try app.accessToken(for: try app.makeUser(email: "ada@example.com"))
+        let body: JSONValue = ["title": "Hello", "content": "raced"]
+        let responses = Locked<[TestResponse]>([])
+        let threads = (0..<8).map { _ in
+            Thread {
+                if let response = try? app.client().execute(.post, "/api/v1/posts", json: body, headers: headers("race", token: token)) {
+                    responses.withLock { $0.append(response) }
+                }
+            }
+        }
+        threads.forEach { $0.start() }
+        #expect(eventually(seconds: 30) { responses.current.count == 8 })
+        let all = responses.current
+        #expect(all.filter { $0.status == .created && $0.headers[Self.replayed] == nil }.count == 1)
+        #expect(all.allSatisfy { $0.status == .conflict || ($0.status == .created && $0.body == all.first { $0.status == .created }?.body) })
+        #expect(try count(app, "posts") == 1)
+    }
+
     /// Keys live 24 hours: an expired key is a new key, and the cleanup deletes expired rows in batches.
     @Test func expiredKeysAreTakenOverAndPurged() throws {
         let start = Date()
