@@ -17,7 +17,7 @@ public enum Check {
         } catch {
             return ["\(error)"]
         }
-        Service.bootstrapLogging(level: config.logLevel)
+        Service.bootstrapLogging(config)
         return databaseProblems(config) + socketProblems(config.pool)
     }
 

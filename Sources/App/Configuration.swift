@@ -13,6 +13,8 @@ public struct AppConfiguration {
     public var mode: Mode = .production
     public var pool = PoolConfiguration()
     public var logLevel: Logger.Level = .info
+    /// PERCH_LOG_FORMAT: `logfmt` (key=value, the default) or `json` (one object per line, for log shippers).
+    public var logFormat: LogLine.Format = .logfmt
     /// nil when PERCH_DATABASE_URL is not set (allowed in development only: readiness then answers 503).
     public var database: DatabaseConfiguration?
     public var web = WebConfiguration()
@@ -46,6 +48,13 @@ public struct AppConfiguration {
                 config.logLevel = parsed
             } else {
                 reader.problem("PERCH_LOG_LEVEL: \"\(level)\" is not one of trace, debug, info, notice, warning, error, critical")
+            }
+        }
+        if let format = reader.string("PERCH_LOG_FORMAT") {
+            if let parsed = LogLine.Format(rawValue: format) {
+                config.logFormat = parsed
+            } else {
+                reader.problem("PERCH_LOG_FORMAT: \"\(format)\" is not logfmt or json")
             }
         }
 

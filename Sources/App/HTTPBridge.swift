@@ -10,10 +10,13 @@ import Web
 final class HTTPBridge: FastCGIHandler {
     private let application: Application<AppContext>
     private let bodyLimit: Int
+    /// The login route's index, whose refusals the metrics count.
+    private let loginRoute: Int?
 
     init(application: Application<AppContext>, bodyLimit: Int) {
         self.application = application
         self.bodyLimit = bodyLimit
+        loginRoute = application.router.routeInfos.first { $0.method == .post && $0.template == "/api/v1/auth/login" }?.index
     }
 
     func respond(to fastCGI: FastCGIRequest) -> FastCGIResponse {
@@ -23,7 +26,24 @@ final class HTTPBridge: FastCGIHandler {
         let id = RequestID.resolve(request)
         request.head.headerFields[.xRequestID] = id
         fastCGI.reportRequestID(id)
-        return Self.fastCGIResponse(application.respond(to: request, requestID: id))
+        let response = application.respond(to: request, requestID: id)
+        var answer = Self.fastCGIResponse(response)
+        // For the pool's metrics: the route by its index in `metricRoutes` (an error answer does not carry it:
+        // match again, only then), and a login's failure or throttle.
+        answer.route = response.route?.index ?? (response.status.code >= 400 ? application.router.route(for: request)?.index : nil)
+        if let loginRoute, answer.route == loginRoute {
+            switch response.status.code {
+            case 401, 403: answer.login = .failed
+            case 429: answer.login = .throttled
+            default: break
+            }
+        }
+        return answer
+    }
+
+    /// The routes as the pool's metrics name them, in the order `RouteInfo.index` counts.
+    static func metricRoutes(_ application: Application<AppContext>) -> [MetricRoute] {
+        application.router.routeInfos.map { MetricRoute(method: $0.method.rawValue, template: $0.template) }
     }
 
     static func request(from fastCGI: FastCGIRequest, bodyLimit: Int) -> Request {

@@ -8,17 +8,48 @@ import Web
 /// Built as bytes: the access log writes one line per request, and String work here once cost a third of a
 /// health request's CPU.
 public struct LogLine: LogHandler {
+    public enum Format: String, Sendable {
+        /// `<time> level=<level> msg=<message> key=value...`
+        case logfmt
+        /// `{"timestamp": ..., "level": ..., "message": ..., <metadata>}`, one object per line, for log shippers.
+        case json
+    }
+
+    /// How lines are written: the format, and whether each starts with the syslog priority journald reads (`<4>`).
+    public struct Style: Sendable {
+        public var format: Format = .logfmt
+        public var journalPriorities = false
+
+        public init(format: Format = .logfmt, journalPriorities: Bool = false) {
+            self.format = format
+            self.journalPriorities = journalPriorities
+        }
+    }
+
     public var logLevel: Logger.Level
     private let label: String
+    private let style: Style
     /// The metadata but the request id, and the same as sorted fields (it changes about once per worker).
     private var shared: Logger.Metadata = [:] { didSet { sharedFields = Self.merged([], shared, addingPID: false) } }
     private var sharedFields: [(key: String, value: String)] = []
     /// Set for every request, so kept out of the dictionary: copying and rehashing that cost more than the line.
     private var requestID: Logger.Metadata.Value?
 
-    public init(label: String, level: Logger.Level) {
+    public init(label: String, level: Logger.Level, style: Style = Style()) {
         self.label = label
         self.logLevel = level
+        self.style = style
+    }
+
+    /// True when stderr is journald's stream: systemd sets JOURNAL_STREAM to its `device:inode`, which a
+    /// redirection (a log file, a pipe to another program) no longer matches.
+    public static func stderrIsJournal(_ journalStream: String? = getenv("JOURNAL_STREAM").map { String(cString: $0) }, fd: Int32 = 2) -> Bool {
+        guard let journalStream else { return false }
+        let parts = journalStream.split(separator: ":")
+        guard parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]) else { return false }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { return false }
+        return UInt64(status.st_dev) == device && UInt64(status.st_ino) == inode
     }
 
     public var metadata: Logger.Metadata {
@@ -46,7 +77,7 @@ public struct LogLine: LogHandler {
     private func write(level: Logger.Level, message: String, fields: [(key: String, value: String)]) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        LogOutput.write(Self.render(time: now, level: level, message: message, fields: fields), urgent: level >= .warning)
+        LogOutput.write(Self.render(time: now, level: level, message: message, fields: fields, style: style), urgent: level >= .warning)
     }
 
     /// The handler's metadata, overridden by the event's, plus the error and our pid; sorted by key.
@@ -88,24 +119,91 @@ public struct LogLine: LogHandler {
         return value.description
     }
 
-    /// `<time> level=<level> msg=<message> key=value...` and a newline; `fields` already in order.
-    static func render(time: timespec, level: Logger.Level, message: String, fields: [(key: String, value: String)]) -> [UInt8] {
-        var out = lineStart(time: time, level: level, message: message)
+    /// `<time> level=<level> msg=<message> key=value...` (or the JSON object) and a newline; `fields` already in order.
+    static func render(
+        time: timespec, level: Logger.Level, message: String, fields: [(key: String, value: String)], style: Style = Style()
+    ) -> [UInt8] {
+        if style.format == .json { return renderJSON(time: time, level: level, message: message, fields: fields, style: style) }
+        var out = lineStart(time: time, level: level, message: message, style: style)
         for (key, value) in fields { appendField(key, value, to: &out) }
         out.append(UInt8(ascii: "\n"))
         return out
     }
 
-    /// `<time> level=<level> msg=<message>`.
-    private static func lineStart(time: timespec, level: Logger.Level, message: String) -> [UInt8] {
+    /// `<time> level=<level> msg=<message>`, after the journal's priority when asked for.
+    private static func lineStart(time: timespec, level: Logger.Level, message: String, style: Style) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)
+        if style.journalPriorities { appendPriority(level, to: &out) }
         appendTimestamp(time, to: &out)
         out += " level=".utf8
         append(level.rawValue, to: &out)
         out += " msg=".utf8
         appendQuoted(message, to: &out)
         return out
+    }
+
+    /// `<N>`: the syslog priority of the level, which journald takes off the line and records as its priority.
+    static func appendPriority(_ level: Logger.Level, to out: inout [UInt8]) {
+        let priority: UInt8
+        switch level {
+        case .trace, .debug: priority = 7
+        case .info: priority = 6
+        case .notice: priority = 5
+        case .warning: priority = 4
+        case .error: priority = 3
+        case .critical: priority = 2
+        }
+        out += [UInt8(ascii: "<"), UInt8(ascii: "0") + priority, UInt8(ascii: ">")]
+    }
+
+    /// Fields whose values are numbers in JSON when they read as one (the rest are strings, so a field never
+    /// changes type from line to line).
+    private static let numericFields: Set<String> = ["bytes", "duration_ms", "pid", "queue_ms", "status"]
+
+    /// `{"timestamp":"...","level":"...","message":"...",<fields>}` and a newline.
+    private static func renderJSON(
+        time: timespec, level: Logger.Level, message: String, fields: [(key: String, value: String)], style: Style
+    ) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        if style.journalPriorities { appendPriority(level, to: &out) }
+        out += #"{"timestamp":""#.utf8
+        appendTimestamp(time, to: &out)
+        out += #"","level":"#.utf8
+        appendJSONString(level.rawValue, to: &out)
+        out += #","message":"#.utf8
+        appendJSONString(message, to: &out)
+        for (key, value) in fields where key != "timestamp" && key != "level" && key != "message" {
+            out.append(UInt8(ascii: ","))
+            appendJSONString(key, to: &out)
+            out.append(UInt8(ascii: ":"))
+            if numericFields.contains(key), Double(value) != nil,
+                value.utf8.allSatisfy({ $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") || (48...57).contains($0) })
+            {
+                append(value, to: &out)
+            } else {
+                appendJSONString(value, to: &out)
+            }
+        }
+        out += "}\n".utf8
+        return out
+    }
+
+    /// A JSON string: `"` and `\` escaped, control characters as `\uXXXX`, the rest as UTF-8.
+    static func appendJSONString(_ value: String, to out: inout [UInt8]) {
+        let hex = Array("0123456789abcdef".utf8)
+        out.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out += #"\""#.utf8
+            case UInt8(ascii: "\\"): out += #"\\"#.utf8
+            case UInt8(ascii: "\n"): out += #"\n"#.utf8
+            case ..<0x20: out += #"\u00"#.utf8 + [hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 
     /// ` key=value`, the value quoted if it needs to be.
@@ -208,7 +306,10 @@ extension LogLine: AccessLogWriter {
     /// The entry's fields, in key order, merged with the handler's sorted ones as they are written. The
     /// entry's own win over the handler's of the same name; the request id and the pid go in their places.
     func accessLine(_ entry: AccessLogEntry, time: timespec) -> [UInt8] {
-        var out = Self.lineStart(time: time, level: .info, message: "request")
+        if style.format == .json {
+            return Self.render(time: time, level: .info, message: "request", fields: Self.merged(entry.fields, metadata), style: style)
+        }
+        var out = Self.lineStart(time: time, level: .info, message: "request", style: style)
         var remaining = sharedFields[...]
         /// Writes the handler's fields that sort before `key`; takes out the one named `key` and returns its value.
         func handlerFields(upTo key: String) -> String? {

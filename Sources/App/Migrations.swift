@@ -21,7 +21,7 @@ public enum Migrations {
     /// Runs the migrations (or prints their status); returns the lines to print.
     public static func run(statusOnly: Bool) throws -> [String] {
         let config = try AppConfiguration.fromProcess()
-        Service.bootstrapLogging(level: config.logLevel)
+        Service.bootstrapLogging(config)
         guard let database = config.database else {
             throw AppConfigurationError(problems: ["PERCH_DATABASE_URL: required to migrate"])
         }

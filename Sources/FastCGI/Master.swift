@@ -36,7 +36,7 @@ final class Master {
         self.command = command
         self.logger = logger
         self.makeHandler = makeHandler
-        self.scoreboard = try Scoreboard(slots: max(1, config.workers))
+        self.scoreboard = try Scoreboard(slots: max(1, config.workers), metricRoutes: config.metricRoutes)
         if let (handoff, parked) = Handoff.inherited() {
             self.handoff = handoff
             self.parkedConnections = ParkedConnections(handoff: handoff, idleLimitSeconds: config.keepAliveIdle, adopting: parked)

@@ -28,14 +28,29 @@ struct PoolFigures {
 /// pool figures under a `perch_` prefix; `&full` adds one series per worker. Any worker answers for the whole
 /// pool, since every figure comes from the shared scoreboard.
 enum OpenMetrics {
-    static let contentType = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    /// `?openmetrics`: OpenMetrics 1.0; `?prometheus`: the same figures in Prometheus' older text format 0.0.4
+    /// (what `promtool check metrics` and pre-OpenMetrics scrapers read).
+    enum Format {
+        case openMetrics, prometheusText
+        var contentType: String {
+            self == .openMetrics ? "application/openmetrics-text; version=1.0.0; charset=utf-8" : "text/plain; version=0.0.4; charset=utf-8"
+        }
+    }
 
-    static func render(_ scoreboard: Scoreboard, config: PoolConfiguration, listenQueue: (waiting: Int, capacity: Int)?, full: Bool) -> [UInt8] {
+    static func render(
+        _ scoreboard: Scoreboard, config: PoolConfiguration, listenQueue: (waiting: Int, capacity: Int)?, full: Bool,
+        format: Format = .openMetrics
+    ) -> [UInt8] {
         let figures = PoolFigures(scoreboard)
         let pool = "pool=\"\(escaped(config.poolName))\""
         var text = ""
         func family(_ name: String, _ type: String, _ help: String, _ samples: [(suffix: String, labels: String, value: String)]) {
-            text += "# TYPE \(name) \(type)\n# HELP \(name) \(help)\n"
+            // The text format names a counter's family with its `_total` and has no `info` type (a gauge of 1).
+            switch (format, type) {
+            case (.prometheusText, "counter"): text += "# TYPE \(name)_total counter\n# HELP \(name)_total \(help)\n"
+            case (.prometheusText, "info"): text += "# TYPE \(name)_info gauge\n# HELP \(name)_info \(help)\n"
+            default: text += "# TYPE \(name) \(type)\n# HELP \(name) \(help)\n"
+            }
             for sample in samples { text += "\(name)\(sample.suffix){\(sample.labels)} \(sample.value)\n" }
         }
         func one(_ name: String, _ type: String, _ help: String, _ value: String) {
@@ -58,6 +73,7 @@ enum OpenMetrics {
             "perch_max_queue_seconds", "gauge", "The longest a request waited for a worker (X-Request-Start) since the pool started.",
             seconds(figures.maxQueueMicros * 1_000))
         one("perch_password_hashes_in_progress", "gauge", "Workers holding a pool-wide password-hash permit.", "\(figures.passwordHashesInProgress)")
+        scoreboard.metrics.render(pool: pool, family: family)
         if full {
             let nowNanos = monotonicNanos()
             let workers = figures.live.map { slot in (slot, "\(pool),pid=\"\(slot.pid)\"") }
@@ -80,11 +96,11 @@ enum OpenMetrics {
                 "perch_process_start_time_seconds", "gauge", "When the worker started (Unix time).",
                 workers.map { ("", $0.1, "\($0.0.startedUnix)") })
         }
-        text += "# EOF\n"
+        if format == .openMetrics { text += "# EOF\n" }
         return Array(text.utf8)
     }
 
-    private static func seconds(_ nanos: Int64) -> String {
+    static func seconds(_ nanos: Int64) -> String {
         let whole = nanos / 1_000_000_000
         let fraction = nanos % 1_000_000_000
         let digits = String(fraction)
@@ -92,7 +108,7 @@ enum OpenMetrics {
     }
 
     /// Label values escape backslash, quote and newline (the pool name and version are the operator's text).
-    private static func escaped(_ value: String) -> String {
+    static func escaped(_ value: String) -> String {
         var out = ""
         for character in value {
             switch character {

@@ -28,7 +28,7 @@ public enum Pool {
         }
         if listener.origin == .spawned {
             // mod_fcgid and friends send one request at a time per process and manage processes themselves.
-            let scoreboard = try Scoreboard(slots: 1)
+            let scoreboard = try Scoreboard(slots: 1, metricRoutes: config.metricRoutes)
             scoreboard.slot(0).assign(pid: getpid())
             let worker = Worker(
                 listener: listener, config: config, scoreboard: scoreboard, slot: 0,

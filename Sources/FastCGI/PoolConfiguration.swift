@@ -39,6 +39,8 @@ public struct PoolConfiguration: Sendable {
     public var version: String?
     /// Log file reopened on USR1 (nil: stderr as inherited).
     public var logFile: String?
+    /// The app's routes, for the request duration histogram: `FastCGIResponse.route` indexes this list.
+    public var metricRoutes: [MetricRoute] = []
 
     public init() {}
 }

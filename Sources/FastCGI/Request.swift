@@ -51,6 +51,10 @@ public struct FastCGIResponse {
     public var reason: String
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// For the metrics: the index of the route that answered in `PoolConfiguration.metricRoutes` (nil: none
+    /// matched), and the outcome when the request was a login that failed or was throttled.
+    public var route: Int?
+    public var login: LoginOutcome?
 
     public init(status: Int, reason: String, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status

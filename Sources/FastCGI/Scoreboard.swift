@@ -25,9 +25,12 @@ public final class Scoreboard {
     let header: UnsafeMutablePointer<perch_scoreboard_header>
     let slotBase: UnsafeMutablePointer<perch_slot>
     public let slotCount: Int
+    /// Request durations, queue times and login counters, per slot like the rest (OpenMetrics).
+    let metrics: RequestMetrics
 
-    public init(slots: Int) throws {
+    public init(slots: Int, metricRoutes: [MetricRoute] = []) throws {
         slotCount = slots
+        metrics = try RequestMetrics(slots: slots, routes: metricRoutes)
         let size = MemoryLayout<perch_scoreboard_header>.stride + slots * MemoryLayout<perch_slot>.stride
         let mapped = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)
         guard let mapped, mapped != MAP_FAILED else { throw ConfigurationError("cannot map the scoreboard: \(errnoText())") }
@@ -126,7 +129,8 @@ public final class Scoreboard {
             raw.pointee.request_id_length = withUnsafeMutableBytes(of: &raw.pointee.request_id) { Slot.copy(id, into: $0) }
         }
 
-        func finish(slowThresholdNanos: Int64, counted: Bool) {
+        /// Returns the request's duration.
+        @discardableResult func finish(slowThresholdNanos: Int64, counted: Bool) -> Int64 {
             let duration = monotonicNanos() - requestStart
             raw.pointee.last_duration_nanos = duration
             if counted {
@@ -135,6 +139,7 @@ public final class Scoreboard {
             }
             raw.pointee.request_start = 0
             set(.idle)
+            return duration
         }
 
         /// Copies `text`, cut to the C array's size, into `storage`; returns the length stored.

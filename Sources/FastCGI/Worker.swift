@@ -21,6 +21,8 @@ final class Worker {
     private let scoreboard: Scoreboard
     /// Our scoreboard slot; nil once we retire and the master gives it to our successor.
     private var slot: Scoreboard.Slot?
+    /// Our slot's request metrics, written only while we hold the slot (one writer each, as in the scoreboard).
+    private let metrics: RequestMetrics.Writer
     private let handler: FastCGIHandler
     private var logger: Logger
     private let checkClients: Bool
@@ -66,6 +68,7 @@ final class Worker {
         self.config = config
         self.scoreboard = scoreboard
         self.slot = scoreboard.slot(slot)
+        self.metrics = scoreboard.metrics.writer(slot: slot)
         self.handler = handler
         self.logger = logger
         self.checkClients = !config.allowedClients.isEmpty && listener.isTCP
@@ -306,6 +309,7 @@ final class Worker {
         slot?.beginRunning(method: params["REQUEST_METHOD"] ?? "", uri: uri)
         let queueMicros = RequestStart.queueMicros(params["HTTP_X_REQUEST_START"])
         slot?.noteQueueTime(queueMicros)
+        if let queueMicros, slot != nil { metrics.recordQueue(micros: queueMicros) }
 
         var (body, tooLarge, bodyError) = readBody(declared: Int(params["CONTENT_LENGTH"] ?? "") ?? 0)
         if bodyError {
@@ -314,20 +318,26 @@ final class Worker {
             return
         }
         let response: FastCGIResponse
+        var route = scoreboard.metrics.unmatchedRoute
         if let status = statusResponse(params, uri: uri) {
             response = status
+            route = scoreboard.metrics.statusPageRoute
         } else {
             let slot = self.slot
             response = handler.respond(
                 to: FastCGIRequest(
                     params: params, body: body, bodyTooLarge: tooLarge, queueMicros: queueMicros,
                     reportRequestID: { slot?.noteRequestID($0) }))
+            if let index = response.route, index >= 0 && index < config.metricRoutes.count { route = index }
+            if let login = response.login, self.slot != nil { metrics.recordLogin(login) }
         }
         body = []
         write(response)
         finish(keep: keepConnection && !tooLarge && (keepAfter || !leaving), gently: keepConnection || tooLarge)
         served += 1
-        slot?.finish(slowThresholdNanos: Int64(config.slowRequestThreshold * 1e9), counted: true)
+        if let duration = slot?.finish(slowThresholdNanos: Int64(config.slowRequestThreshold * 1e9), counted: true) {
+            metrics.recordRequest(route: route, status: response.status, nanos: duration)
+        }
     }
 
     /// libfcgi's `NAME=value` strings, copied out before FCGX_Finish_r frees them.
@@ -413,15 +423,18 @@ final class Worker {
         guard let statusPath = config.statusPath else { return nil }
         let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.first.map(String.init) == statusPath else { return nil }
-        // PHP-FPM's switches: `?openmetrics` for Prometheus, `?json` (the default), `&full` for one series per worker.
+        // PHP-FPM's switches: `?openmetrics` for Prometheus (`?prometheus`: its older text format), `?json` (the
+        // default), `&full` for one series per worker.
         let switches = Set((parts.count > 1 ? parts[1] : "").split(separator: "&").map { $0.split(separator: "=").first.map(String.init) ?? "" })
         var contentType = "application/json; charset=utf-8"
         let json: [UInt8]
         let status: Int
         if config.statusAllowed.contains(params["REMOTE_ADDR"] ?? "") {
-            if switches.contains("openmetrics") {
-                json = OpenMetrics.render(scoreboard, config: config, listenQueue: ListenQueue.read(listener), full: switches.contains("full"))
-                contentType = OpenMetrics.contentType
+            if switches.contains("openmetrics") || switches.contains("prometheus") {
+                let format: OpenMetrics.Format = switches.contains("openmetrics") ? .openMetrics : .prometheusText
+                json = OpenMetrics.render(
+                    scoreboard, config: config, listenQueue: ListenQueue.read(listener), full: switches.contains("full"), format: format)
+                contentType = format.contentType
             } else {
                 json = StatusPage.render(scoreboard, config: config, listenQueue: ListenQueue.read(listener))
             }

@@ -57,7 +57,9 @@ extension RouteBuilder {
         d.sensitive = doc.sensitive || defaults.sensitive
         d.responses = doc.responses + defaults.responses.filter { r in !doc.responses.contains { $0.status == r.status } }
         let operationID = doc.operationID ?? defaultOperationID(method, pattern)
-        let info = RouteInfo(method: method, template: pattern.template, security: security, sensitive: d.sensitive, operationID: operationID)
+        let info = RouteInfo(
+            method: method, template: pattern.template, security: security, sensitive: d.sensitive, operationID: operationID,
+            index: router.routes.count)
         let mediaType = inputs.bodyMediaType
         let endpoint: Responder<Context> = { request, context in
             let caller = try authenticate(request, context)

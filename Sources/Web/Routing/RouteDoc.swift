@@ -95,4 +95,6 @@ public struct RouteInfo: Sendable {
     public let security: Security
     public let sensitive: Bool
     public let operationID: String
+    /// The route's place in its router's `routeInfos` (registration order), for per-route metrics.
+    public let index: Int
 }

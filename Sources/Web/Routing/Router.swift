@@ -64,6 +64,15 @@ public final class Router<Context: RequestContext>: RouteBuilder {
         return .found(route, Parameters(Array(zip(names, captured))))
     }
 
+    /// Every route, in registration order (`RouteInfo.index`).
+    public var routeInfos: [RouteInfo] { routes.map(\.info) }
+
+    /// The route a request reaches, or nil (404, 405); for an answer whose route an error left unnamed.
+    public func route(for request: Request) -> RouteInfo? {
+        if case .found(let route, _) = match(request) { return route.info }
+        return nil
+    }
+
     /// Whether the route a request would reach is flagged sensitive.
     func isSensitive(_ request: Request) -> Bool {
         if case .found(let route, _) = match(request) { return route.info.sensitive }
