@@ -11,10 +11,12 @@ public enum PerchApp {
         UserController().register(on: router)
         SessionController().register(on: router)
         PostController().register(on: router)
+        RoleController().register(on: router)
         var web = services.config.web
         web.openAPI = OpenAPIInfo(
             title: "perch", version: PerchVersion.current,
-            description: "A JSON API served as a pre-forked FastCGI pool behind nginx.")
+            description: "A JSON API served as a pre-forked FastCGI pool behind nginx.",
+            scopes: Permission.allCases.map { ($0.rawValue, $0.summary) })
         return Application(
             router: router, configuration: web, logger: logger,
             middleware: [DatabaseErrorMiddleware()]

@@ -143,11 +143,17 @@ public struct OpenAPIInfo: Sendable {
     public var description: String?
     /// The OAuth2 password flow's token URL (API.md's login route).
     public var tokenURL: String
+    /// The OAuth2 scopes the password flow offers, each with its description, in the document's order.
+    public var scopes: [(name: String, description: String)]
 
-    public init(title: String = "perch", version: String = "0.1.0", description: String? = nil, tokenURL: String = "/api/v1/auth/login") {
+    public init(
+        title: String = "perch", version: String = "0.1.0", description: String? = nil, tokenURL: String = "/api/v1/auth/login",
+        scopes: [(name: String, description: String)] = []
+    ) {
         self.title = title
         self.version = version
         self.description = description
         self.tokenURL = tokenURL
+        self.scopes = scopes
     }
 }

@@ -72,18 +72,20 @@ public final class TestApp: @unchecked Sendable {
     @discardableResult
     public func makeUser(
         email: String, password: String = "correct horse battery", fullName: String? = nil,
-        superuser: Bool = false, active: Bool = true
+        superuser: Bool = false, active: Bool = true, roles: Set<Role>? = nil
     ) throws -> Int64 {
         let users = UserRepository(connection)
         let user = try users.create(
             email: email, hashedPassword: try services.config.auth.hasher.hash(password), fullName: fullName,
             isSuperuser: superuser, now: Date())
         if !active { _ = try users.update(id: user.id, UserChanges(isActive: false), now: Date()) }
+        if let roles { _ = try users.update(id: user.id, UserChanges(roles: roles), now: Date()) }
         return user.id
     }
 
-    /// A session and a signed access token for `userID`, without going through login.
-    public func accessToken(for userID: Int64, lifetime: Int = 900) throws -> String {
+    /// A session and a signed access token for `userID`, without going through login. `scope`: the token's
+    /// claim (nil: none, as tokens made before scopes, which grant what the user has).
+    public func accessToken(for userID: Int64, lifetime: Int = 900, scope: String? = nil) throws -> String {
         let now = Date()
         let generation = try UserRepository(connection).find(id: userID)?.credentialGeneration ?? 0
         let sessionID = try AuthRepository(connection).createSession(userID: userID, credentialGeneration: generation, now: now, maxAge: 3600)
@@ -91,7 +93,7 @@ public final class TestApp: @unchecked Sendable {
         return try services.config.auth.signer.sign(
             claims: JWTClaims(
                 sub: "\(userID)", sid: "\(sessionID)", iat: issued,
-                exp: issued + lifetime, jti: SecureRandom.token(bytes: 16)))
+                exp: issued + lifetime, jti: SecureRandom.token(bytes: 16), scope: scope))
     }
 }
 

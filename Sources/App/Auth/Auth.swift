@@ -3,14 +3,33 @@ import MariaDB
 import Sodium
 import Web
 
-/// The authenticated caller: their user row, read with the session check, and the session their access
-/// token belongs to.
+/// The authenticated caller: their user row, read with the session check, the session their access
+/// token belongs to, and what the token may do now.
 public struct CurrentUser {
     public let user: User
     public let sessionID: Int64
+    /// The token's scope as far as the user's current roles still allow it: a role taken away is gone from
+    /// the next request on, whatever the token says.
+    public let permissions: Permissions
 
     public var id: Int64 { user.id }
     public var isSuperuser: Bool { user.isSuperuser }
+
+    public func has(_ permission: Permission) -> Bool { permissions.contains(permission) }
+
+    /// 403 with RFC 6750's `insufficient_scope` challenge naming the scope needed, unless the caller has it.
+    public func require(_ needed: Permission...) throws {
+        guard needed.allSatisfy(has) else { throw HTTPError.insufficientScope(needed) }
+    }
+}
+
+extension HTTPError {
+    static func insufficientScope(_ needed: [Permission]) -> HTTPError {
+        let scope = needed.map(\.rawValue).joined(separator: " ")
+        return HTTPError(
+            .forbidden, detail: "Not enough permissions",
+            headers: [.wwwAuthenticate: #"Bearer error="insufficient_scope", scope="\#(scope)""#])
+    }
 }
 
 /// How a route authenticates, declared on the route (`users.get("/me", .bearer, ...)`): the router runs the
@@ -25,13 +44,16 @@ struct BearerAuth: RouteSecurity {
     }
 }
 
-/// A bearer route for superusers only: 403 for anyone else.
-struct SuperuserAuth: RouteSecurity {
+/// A bearer route that needs permissions (`.permission(.usersRead)`): 403 `insufficient_scope` without
+/// them. The same value puts the scopes in the OpenAPI operation.
+struct PermissionAuth: RouteSecurity {
+    let needed: [Permission]
     var security: Security { .bearer }
+    var scopes: [String] { needed.map(\.rawValue) }
 
     func authenticate(_ request: Request, _ context: AppContext) throws -> CurrentUser {
         let caller = try BearerAuth().authenticate(request, context)
-        guard caller.isSuperuser else { throw HTTPError(.forbidden, detail: "The user doesn't have enough privileges") }
+        guard needed.allSatisfy(caller.has) else { throw HTTPError.insufficientScope(needed) }
         return caller
     }
 }
@@ -49,16 +71,19 @@ struct OptionalBearerAuth: RouteSecurity {
 extension RouteSecurity where Self == BearerAuth {
     static var bearer: BearerAuth { BearerAuth() }
 }
-extension RouteSecurity where Self == SuperuserAuth {
-    static var superuser: SuperuserAuth { SuperuserAuth() }
+extension RouteSecurity where Self == PermissionAuth {
+    static func permission(_ needed: Permission...) -> PermissionAuth { PermissionAuth(needed: needed) }
+    /// What "superuser" meant before roles: changing users (`users:admin`).
+    static var superuser: PermissionAuth { PermissionAuth(needed: [.usersAdmin]) }
 }
 extension RouteSecurity where Self == OptionalBearerAuth {
     static var optionalBearer: OptionalBearerAuth { OptionalBearerAuth() }
 }
 
 extension AppContext {
-    /// Verifies the token with the configured algorithm and keys only, then reads session and user in one
-    /// query, so logout, revocation, deactivation and deletion take effect at once.
+    /// Verifies the token with the configured algorithm and keys only, then reads session and user (with
+    /// their roles) in one query, so logout, revocation, deactivation, deletion and a role taken away take
+    /// effect at once.
     func caller(token: String) throws -> CurrentUser {
         let invalid = HTTPError.unauthorized("Could not validate credentials")
         guard let claims = try? config.auth.signer.verify(token, now: now),
@@ -73,6 +98,8 @@ extension AppContext {
         if now.timeIntervalSince(session.lastUsedAt) >= touchInterval {
             try AuthRepository(database()).touch(sessionID: sessionID, now: now, ifLastUsedBefore: now.addingTimeInterval(-touchInterval))
         }
-        return CurrentUser(user: user, sessionID: sessionID)
+        // A token from before scopes (no claim) grants what the user has, as it did then.
+        let granted = claims.scope.map(Permissions.init(scope:)) ?? user.permissions
+        return CurrentUser(user: user, sessionID: sessionID, permissions: granted.intersection(user.permissions))
     }
 }

@@ -79,12 +79,19 @@ struct AuthController {
         let token = try db.transaction {
             try throttle.succeeded()
             let sessionID = try auth.createSession(
-                userID: user.id, credentialGeneration: user.credentialGeneration,
+                userID: user.id, credentialGeneration: user.credentialGeneration, scope: form.scope,
                 now: context.now, maxAge: settings.sessionMaxAge, userAgent: request.headerFields[.userAgent])
-            return try TokenIssuer(settings: settings, db: db).issue(userID: user.id, sessionID: sessionID, now: context.now)
+            return try TokenIssuer(settings: settings, db: db).issue(
+                userID: user.id, sessionID: sessionID, permissions: Self.grant(asked: form.scope, of: user), now: context.now)
         }
         context.logger.info("login", metadata: ["user_id": "\(user.id)"])
         return .json(token)
+    }
+
+    /// OAuth2's narrowing: what was asked for (everything when nothing was) and the user has now.
+    static func grant(asked scope: String?, of user: User) -> Permissions {
+        guard let scope else { return user.permissions }
+        return Permissions(scope: scope).intersection(user.permissions)
     }
 
     func refresh(_ request: Request, _ context: AppContext, _ body: RefreshRequest) throws -> Response {
@@ -111,7 +118,10 @@ struct AuthController {
                 user.credentialGeneration == record.sessionCredentialGeneration,
                 try sessions.markRotated(hash: hash, now: context.now)
             else { return .rejected }
-            return .issued(try TokenIssuer(settings: settings, db: db).issue(userID: record.userID, sessionID: record.sessionID, now: context.now))
+            return .issued(
+                try TokenIssuer(settings: settings, db: db).issue(
+                    userID: record.userID, sessionID: record.sessionID, permissions: Self.grant(asked: record.sessionScope, of: user),
+                    now: context.now))
         }
         switch outcome {
         case .issued(let token):

@@ -10,6 +10,8 @@ public struct RefreshTokenRecord {
     public let sessionRevokedAt: Date?
     public let sessionExpiresAt: Date
     public let sessionCredentialGeneration: Int64
+    /// The scope the session's login asked for; nil: everything the user has.
+    public let sessionScope: String?
 }
 
 /// A session as its user sees it in the list.
@@ -54,15 +56,21 @@ public struct AuthRepository {
     /// A new session with a random positive id, ending `maxAge` seconds from `now` whatever happens. It
     /// belongs to the credential generation whose password was verified (read before the verification).
     /// `userAgent`: the login's User-Agent, shown in the session list (cut to the column's 255 characters).
-    public func createSession(userID: Int64, credentialGeneration: Int64, now: Date, maxAge: Int, userAgent: String? = nil) throws -> Int64 {
+    /// `scope`: what the login asked for (nil: everything), which its refreshes keep asking for.
+    public func createSession(
+        userID: Int64, credentialGeneration: Int64, scope: String? = nil, now: Date, maxAge: Int, userAgent: String? = nil
+    ) throws -> Int64 {
         let id = Int64.random(in: 1...Int64.max)
         let agent: DatabaseValue = userAgent.map { .string(String(String.UnicodeScalarView($0.unicodeScalars.prefix(255)))) } ?? .null
         try db.execute(
             """
-            INSERT INTO sessions (id, user_id, credential_generation, created_at, last_used_at, expires_at, user_agent)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO sessions (id, user_id, credential_generation, scope, created_at, last_used_at, expires_at, user_agent)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """,
-            [.int(id), .int(userID), .int(credentialGeneration), .date(now), .date(now), .date(now.addingTimeInterval(TimeInterval(maxAge))), agent])
+            [
+                .int(id), .int(userID), .int(credentialGeneration), DatabaseValue(scope), .date(now), .date(now),
+                .date(now.addingTimeInterval(TimeInterval(maxAge))), agent
+            ])
         return id
     }
 
@@ -113,7 +121,7 @@ public struct AuthRepository {
             let row = try db.query(
                 """
                 SELECT r.session_id, s.user_id, r.expires_at, r.rotated_at, s.revoked_at, s.expires_at AS session_expires_at,
-                       s.credential_generation
+                       s.credential_generation, s.scope
                 FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
                 WHERE r.token_hash = ? FOR UPDATE
                 """, [.bytes(Data(hash))]
@@ -123,7 +131,7 @@ public struct AuthRepository {
             sessionID: try row.get("session_id"), userID: try row.get("user_id"),
             expiresAt: try row.get("expires_at"), rotatedAt: try row.get("rotated_at"),
             sessionRevokedAt: try row.get("revoked_at"), sessionExpiresAt: try row.get("session_expires_at"),
-            sessionCredentialGeneration: try row.get("credential_generation"))
+            sessionCredentialGeneration: try row.get("credential_generation"), sessionScope: try row.get("scope"))
     }
 
     /// Marks a token used; true only for the caller that flipped it (a concurrent rotation loses).

@@ -6,12 +6,15 @@ struct Token: SchemaEncodable {
     let tokenType: String
     let expiresIn: Int
     let refreshToken: String
+    /// The granted permissions, space-separated (OAuth2's `scope`).
+    let scope: String
 
     static let schema = ObjectSchema<Token>("Token") {
         Field("access_token", \.accessToken, .string())
         Field("token_type", \.tokenType, .string(), example: "bearer")
         Field("expires_in", \.expiresIn, .int(), example: 900)
         Field("refresh_token", \.refreshToken, .string())
+        Field("scope", \.scope, .string(), description: "The granted permissions, space-separated", example: "posts:write")
     }
 }
 
@@ -43,6 +46,8 @@ struct LoginForm: SchemaDecodable {
         Field("username", \.username, .string(), description: "The email address")
         Field("password", \.password, .string(), secret: true)
         OptionalField("grant_type", \.grantType, .string(pattern: "^password$"))
-        OptionalField("scope", \.scope, .string())
+        OptionalField(
+            "scope", \.scope, .string(max: 1000),
+            description: "Space-separated permissions to ask for (fewer than the user has); all of them when absent")
     }
 }

@@ -29,6 +29,12 @@ struct Post {
     /// Strong: changes with every update (version) and never repeats across posts (id).
     var etag: ETag { ETag("p\(id)-v\(version)") }
 
-    func isVisible(to user: CurrentUser?) -> Bool { published || isEditable(by: user) }
-    func isEditable(by user: CurrentUser?) -> Bool { user.map { $0.id == authorID || $0.isSuperuser } ?? false }
+    /// A draft is seen by its author and by moderators.
+    func isVisible(to user: CurrentUser?) -> Bool {
+        published || user.map { $0.id == authorID || $0.has(.postsModerate) } ?? false
+    }
+    /// The author with `posts:write`, or a moderator.
+    func isEditable(by user: CurrentUser) -> Bool {
+        (user.id == authorID && user.has(.postsWrite)) || user.has(.postsModerate)
+    }
 }

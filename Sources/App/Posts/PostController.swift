@@ -1,8 +1,8 @@
 import FoundationEssentials
 import Web
 
-/// Posts: anyone reads published posts; authors (and superusers) write theirs; drafts are invisible
-/// (404) to everyone else; ETags guard against lost updates.
+/// Posts: anyone reads published posts; authors (with `posts:write`) write theirs and moderators
+/// (`posts:moderate`) anyone's; drafts are invisible (404) to everyone else; ETags guard against lost updates.
 struct PostController {
     func register(on router: Router<AppContext>) {
         let posts = router.group("/api/v1/posts", tags: ["posts"])
@@ -10,11 +10,11 @@ struct PostController {
         let notFound = ResponseDoc.error(.notFound, "No such post, or a draft you may not see")
         let written = [
             ResponseDoc.json(.ok, PostPublic.self, headers: [("ETag", "The new version")]), unauthorized,
-            .error(.forbidden, "Not the author"), notFound, .error(.preconditionFailed, "If-Match is stale")
+            .error(.forbidden, "Not the author, or not enough permissions"), notFound, .error(.preconditionFailed, "If-Match is stale")
         ]
 
         posts.post(
-            "", .bearer, .json(PostCreate.self),
+            "", .permission(.postsWrite), .json(PostCreate.self),
             RouteDoc(
                 summary: "Create a post",
                 responses: [
@@ -43,7 +43,10 @@ struct PostController {
             "/{id:id}", .bearer,
             RouteDoc(
                 summary: "Delete a post",
-                responses: [.empty(.noContent), unauthorized, .error(.forbidden, "Not the author"), notFound, .error(.preconditionFailed, "If-Match is stale")]),
+                responses: [
+                    .empty(.noContent), unauthorized, .error(.forbidden, "Not the author, or not enough permissions"), notFound,
+                    .error(.preconditionFailed, "If-Match is stale")
+                ]),
             use: delete)
         router.group("/api/v1/users", tags: ["users"]).get(
             "/me/posts", .bearer, .query(PageQuery.self),
@@ -109,7 +112,10 @@ struct PostController {
     /// 404 for those who may not see it, 403 for those who see it but may not change it, 412 on a stale If-Match.
     private static func editablePost(_ request: Request, _ context: AppContext, caller: CurrentUser) throws -> Post {
         let post = try visiblePost(request, context, caller: caller)
-        guard post.isEditable(by: caller) else { throw HTTPError(.forbidden, detail: "Not enough permissions") }
+        guard post.isEditable(by: caller) else {
+            // The author without `posts:write` lacks a scope; anyone else lacks the moderator's.
+            throw HTTPError.insufficientScope([post.authorID == caller.id ? .postsWrite : .postsModerate])
+        }
         try Conditional.checkIfMatch(request, current: post.etag)
         return post
     }

@@ -1,6 +1,6 @@
 import Web
 
-/// The caller's sessions (one per login): list them, end one; a superuser ends all of a user's.
+/// The caller's sessions (one per login): list them, end one; `users:admin` ends all of a user's.
 /// (POST /auth/logout-all, the caller ending all of theirs, belongs to the auth controller.)
 struct SessionController {
     func register(on router: Router<AppContext>) {
@@ -20,9 +20,9 @@ struct SessionController {
                     .error(.notFound, "Not a live session of the caller")
                 ]), use: end)
         users.delete(
-            "/{id:id}/sessions", .superuser,
+            "/{id:id}/sessions", .permission(.usersAdmin),
             RouteDoc(
-                summary: "End every session of a user (superuser)",
+                summary: "End every session of a user (users:admin)",
                 responses: [.empty(.noContent), unauthorized, .error(.forbidden), .error(.notFound, "User not found")]), use: endAllOfUser)
     }
 

@@ -2,7 +2,7 @@ import FoundationEssentials
 import MariaDB
 import Web
 
-/// /api/v1/users: sign-up, the caller's own account, and the superuser's administration.
+/// /api/v1/users: sign-up, the caller's own account, and administration (`users:read`, `users:admin`).
 /// (GET /users/me/posts belongs to the posts controller.)
 struct UserController {
     func register(on router: Router<AppContext>) {
@@ -45,23 +45,24 @@ struct UserController {
                 summary: "Delete the caller's account", description: "Their posts and sessions go with it.",
                 responses: [.empty(.noContent), unauthorized, .error(.forbidden, "Superusers cannot delete themselves")]), use: deleteMe)
         users.get(
-            "", .superuser, .query(PageQuery.self),
+            "", .permission(.usersRead), .query(PageQuery.self),
             RouteDoc(
-                summary: "List users (superuser)", responses: [.json(.ok, UserPage.self), unauthorized, .error(.forbidden)]), use: list)
+                summary: "List users (users:read)", responses: [.json(.ok, UserPage.self), unauthorized, .error(.forbidden)]), use: list)
         users.get(
             "/{id:id}", .bearer,
             RouteDoc(
-                summary: "A user (self or superuser)", responses: [.json(.ok, UserPublic.self), unauthorized, .error(.forbidden), notFound]),
+                summary: "A user (self, or users:read)", responses: [.json(.ok, UserPublic.self), unauthorized, .error(.forbidden), notFound]),
             use: read)
         users.patch(
-            "/{id:id}", .superuser, .json(UserUpdate.self),
+            "/{id:id}", .permission(.usersAdmin), .json(UserUpdate.self),
             RouteDoc(
-                summary: "Change a user (superuser)", description: "Deactivating a user or setting their password ends their sessions.",
+                summary: "Change a user (users:admin)",
+                description: "Deactivating a user or setting their password ends their sessions; `is_superuser` is the admin role.",
                 responses: [.json(.ok, UserPublic.self), unauthorized, .error(.forbidden), notFound, emailTaken]), use: update)
         users.delete(
-            "/{id:id}", .superuser,
+            "/{id:id}", .permission(.usersAdmin),
             RouteDoc(
-                summary: "Delete a user (superuser)", responses: [.empty(.noContent), unauthorized, .error(.forbidden), notFound]), use: delete)
+                summary: "Delete a user (users:admin)", responses: [.empty(.noContent), unauthorized, .error(.forbidden), notFound]), use: delete)
     }
 
     func signUp(_ request: Request, _ context: AppContext, _ body: UserCreate) throws -> Response {
@@ -143,9 +144,7 @@ struct UserController {
 
     func read(_ request: Request, _ context: AppContext, _ caller: CurrentUser) throws -> Response {
         let id = try request.parameters.int64("id")
-        guard id == caller.id || caller.isSuperuser else {
-            throw HTTPError(.forbidden, detail: "The user doesn't have enough privileges")
-        }
+        if id != caller.id { try caller.require(.usersRead) }
         return .json(UserPublic(id == caller.id ? caller.user : try Self.load(id, context)))
     }
 

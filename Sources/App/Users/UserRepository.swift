@@ -8,6 +8,8 @@ public struct UserChanges {
     public var isActive: Bool?
     public var isSuperuser: Bool?
     public var emailVerified: Bool?
+    /// The `roles` column's value (member, moderator; admin is `isSuperuser`).
+    var storedRoles: String?
     public init(
         email: String? = nil, fullName: String?? = nil, isActive: Bool? = nil, isSuperuser: Bool? = nil, emailVerified: Bool? = nil
     ) {
@@ -17,6 +19,12 @@ public struct UserChanges {
         self.isSuperuser = isSuperuser
         self.emailVerified = emailVerified
     }
+
+    /// Sets every role at once: admin goes to `is_superuser`, the others to the `roles` column.
+    public init(roles: Set<Role>) {
+        isSuperuser = roles.contains(.admin)
+        storedRoles = roles.subtracting([.admin]).sorted().map(\.rawValue).joined(separator: ",")
+    }
 }
 
 /// Users table access; prepared statements only.
@@ -24,7 +32,8 @@ public struct UserRepository {
     let db: Connection
     public init(_ db: Connection) { self.db = db }
 
-    static let columns = "id, email, hashed_password, full_name, is_active, is_superuser, email_verified, credential_generation, created_at, updated_at"
+    static let columns =
+        "id, email, hashed_password, full_name, is_active, is_superuser, email_verified, roles, credential_generation, created_at, updated_at"
 
     /// The same columns of the users table named `alias` in a join.
     static func columns(of alias: String) -> String {
@@ -82,6 +91,10 @@ public struct UserRepository {
         if let verified = changes.emailVerified {
             sets.append("email_verified = ?")
             binds.append(.bool(verified))
+        }
+        if let roles = changes.storedRoles {
+            sets.append("roles = ?")
+            binds.append(.string(roles))
         }
         sets.append("updated_at = ?")
         try db.execute("UPDATE users SET \(sets.joined(separator: ", ")) WHERE id = ?", binds + [.date(now), .int(id)])

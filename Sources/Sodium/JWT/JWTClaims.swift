@@ -11,8 +11,12 @@ public struct JWTClaims: Codable, Equatable, Sendable {
     public var jti: String
     public var iss: String?
     public var aud: [String]?
+    /// The granted OAuth2 scopes, space-separated (RFC 8693's `scope` claim); nil in tokens made before scopes.
+    public var scope: String?
 
-    public init(sub: String, sid: String, iat: Int, exp: Int, jti: String, iss: String? = nil, aud: [String]? = nil) {
+    public init(
+        sub: String, sid: String, iat: Int, exp: Int, jti: String, iss: String? = nil, aud: [String]? = nil, scope: String? = nil
+    ) {
         self.sub = sub
         self.sid = sid
         self.iat = iat
@@ -20,10 +24,11 @@ public struct JWTClaims: Codable, Equatable, Sendable {
         self.jti = jti
         self.iss = iss
         self.aud = aud
+        self.scope = scope
     }
 
     private enum CodingKeys: String, CodingKey {
-        case sub, sid, iat, exp, jti, iss, aud
+        case sub, sid, iat, exp, jti, iss, aud, scope
     }
 
     public init(from decoder: Decoder) throws {
@@ -39,6 +44,7 @@ public struct JWTClaims: Codable, Equatable, Sendable {
         } else {
             aud = try c.decodeIfPresent([String].self, forKey: .aud)
         }
+        scope = try c.decodeIfPresent(String.self, forKey: .scope)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -55,5 +61,6 @@ public struct JWTClaims: Codable, Equatable, Sendable {
         } else {
             try c.encodeIfPresent(aud, forKey: .aud)
         }
+        try c.encodeIfPresent(scope, forKey: .scope)
     }
 }

@@ -49,7 +49,10 @@ enum OpenAPIGenerator {
             "components": [
                 "schemas": registry.components,
                 "securitySchemes": [
-                    "OAuth2PasswordBearer": ["type": "oauth2", "flows": ["password": ["scopes": [:], "tokenUrl": .string(info.tokenURL)]]],
+                    "OAuth2PasswordBearer": [
+                        "type": "oauth2",
+                        "flows": ["password": ["scopes": .object(info.scopes.map { ($0.name, .string($0.description)) }), "tokenUrl": .string(info.tokenURL)]]
+                    ],
                     "HTTPBearer": ["type": "http", "scheme": "bearer", "bearerFormat": "JWT"]
                 ]
             ]
@@ -98,7 +101,13 @@ enum OpenAPIGenerator {
             }
             responses.append((code, resp))
         }
-        doc.responses.forEach(add)
+        // A route that needs scopes answers 403 with RFC 6750's challenge, however its own 403 is described.
+        let challenge = ("WWW-Authenticate", #"Bearer error="insufficient_scope", scope="<needed>""#)
+        let scoped = !route.info.scopes.isEmpty
+        for var r in doc.responses {
+            if scoped, r.status == .forbidden, !r.headers.contains(where: { $0.0 == challenge.0 }) { r.headers.append(challenge) }
+            add(r)
+        }
         if !doc.responses.contains(where: { (200..<300).contains($0.status.code) }) {
             add(.json(.ok, schema: [:], "Successful Response"))
         }
@@ -118,7 +127,9 @@ enum OpenAPIGenerator {
         switch route.info.security {
         case .bearer:
             add(.error(.unauthorized, "Not authenticated", headers: [("WWW-Authenticate", "Bearer")]))
-            op.set("security", [["OAuth2PasswordBearer": []], ["HTTPBearer": []]])
+            let scopes = JSONValue.array(route.info.scopes.map(JSONValue.string))
+            op.set("security", [["OAuth2PasswordBearer": scopes], ["HTTPBearer": []]])
+            if scoped { add(.error(.forbidden, "Not enough permissions: the token lacks a scope this operation needs", headers: [challenge])) }
         case .optionalBearer:
             add(.error(.unauthorized, "Invalid token", headers: [("WWW-Authenticate", "Bearer")]))
             op.set("security", [["OAuth2PasswordBearer": []], ["HTTPBearer": []], [:]])

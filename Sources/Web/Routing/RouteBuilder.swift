@@ -35,7 +35,7 @@ extension RouteBuilder {
         _ doc: RouteDoc = RouteDoc(),
         use handler: @escaping (Request, Context, S.Caller, Input) throws -> Response
     ) where S.Context == Context {
-        add(method, path, security.security, security.authenticate, inputs, doc, handler)
+        add(method, path, security.security, security.scopes, security.authenticate, inputs, doc, handler)
     }
 
     /// Registers a route that anyone may call.
@@ -43,11 +43,11 @@ extension RouteBuilder {
         _ method: HTTPRequest.Method, _ path: String, _ inputs: RouteInputs<Input>, _ doc: RouteDoc = RouteDoc(),
         use handler: @escaping (Request, Context, Input) throws -> Response
     ) {
-        add(method, path, .anonymous, { _, _ in () }, inputs, doc) { request, context, _, input in try handler(request, context, input) }
+        add(method, path, .anonymous, [], { _, _ in () }, inputs, doc) { request, context, _, input in try handler(request, context, input) }
     }
 
     private func add<Caller, Input>(
-        _ method: HTTPRequest.Method, _ path: String, _ security: Security,
+        _ method: HTTPRequest.Method, _ path: String, _ security: Security, _ scopes: [String],
         _ authenticate: @escaping (Request, Context) throws -> Caller, _ inputs: RouteInputs<Input>,
         _ doc: RouteDoc, _ handler: @escaping (Request, Context, Caller, Input) throws -> Response
     ) {
@@ -58,8 +58,8 @@ extension RouteBuilder {
         d.responses = doc.responses + defaults.responses.filter { r in !doc.responses.contains { $0.status == r.status } }
         let operationID = doc.operationID ?? defaultOperationID(method, pattern)
         let info = RouteInfo(
-            method: method, template: pattern.template, security: security, sensitive: d.sensitive, operationID: operationID,
-            index: router.routes.count)
+            method: method, template: pattern.template, security: security, scopes: scopes, sensitive: d.sensitive,
+            operationID: operationID, index: router.routes.count)
         let mediaType = inputs.bodyMediaType
         let endpoint: Responder<Context> = { request, context in
             let caller = try authenticate(request, context)

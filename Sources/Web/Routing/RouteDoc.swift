@@ -93,6 +93,8 @@ public struct RouteInfo: Sendable {
     public let method: HTTPRequest.Method
     public let template: String
     public let security: Security
+    /// The OAuth2 scopes the route's security needs.
+    public let scopes: [String]
     public let sensitive: Bool
     public let operationID: String
     /// The route's place in its router's `routeInfos` (registration order), for per-route metrics.

@@ -13,6 +13,12 @@ public protocol RouteSecurity<Context> {
     /// What the handler receives: the caller, or an optional caller for optional credentials.
     associatedtype Caller
     var security: Security { get }
+    /// The OAuth2 scopes the route needs (all of them), for the OpenAPI document; `authenticate` enforces them.
+    var scopes: [String] { get }
     /// Throws the route's 401 or 403.
     func authenticate(_ request: Request, _ context: Context) throws -> Caller
+}
+
+extension RouteSecurity {
+    public var scopes: [String] { [] }
 }
