@@ -76,6 +76,7 @@ public struct AppConfiguration {
         pool.workers = reader.int("PERCH_WORKERS", default: pool.workers, in: 1...512)
         pool.maxRequests = reader.int("PERCH_MAX_REQUESTS", default: pool.maxRequests, in: 0...100_000_000)
         pool.maxRequestsJitter = reader.int("PERCH_MAX_REQUESTS_JITTER", default: pool.maxRequests / 10, in: 0...100_000_000)
+        Self.readPoolSizing(&reader, into: &pool)
         pool.requestTimeout = reader.seconds("PERCH_REQUEST_TIMEOUT", default: 30, in: 0.1...86_400)
         pool.slowRequestThreshold = reader.seconds("PERCH_SLOW_REQUEST", default: 5, in: 0...86_400)
         pool.gracefulTimeout = reader.seconds("PERCH_GRACEFUL_TIMEOUT", default: 30, in: 0...86_400)
@@ -132,5 +133,37 @@ public struct AppConfiguration {
 
         if !reader.problems.isEmpty { throw AppConfigurationError(problems: reader.problems) }
         return config
+    }
+}
+
+extension AppConfiguration {
+    /// The pool's mode and its bounds, and recycling by memory and lifetime (README, Configuration).
+    fileprivate static func readPoolSizing(_ reader: inout ConfigReader, into pool: inout PoolConfiguration) {
+        if let mode = reader.string("PERCH_POOL_MODE") {
+            if let parsed = PoolMode(rawValue: mode) {
+                pool.mode = parsed
+            } else {
+                reader.problem("PERCH_POOL_MODE: \"\(mode)\" is not static, dynamic or ondemand")
+            }
+        }
+        pool.minSpareWorkers = reader.int("PERCH_MIN_SPARE_WORKERS", default: 1, in: 1...512)
+        pool.maxSpareWorkers = reader.int("PERCH_MAX_SPARE_WORKERS", default: max(pool.minSpareWorkers, 3), in: 1...512)
+        pool.startWorkers = reader.int(
+            "PERCH_START_WORKERS", default: pool.minSpareWorkers + (pool.maxSpareWorkers - pool.minSpareWorkers) / 2, in: 1...512)
+        pool.maxSpawnRate = reader.int("PERCH_MAX_SPAWN_RATE", default: 32, in: 1...1_024)
+        pool.idleTimeout = reader.seconds("PERCH_IDLE_TIMEOUT", default: 10, in: 0.1...86_400)
+        if pool.mode == .dynamic {
+            if pool.minSpareWorkers > pool.maxSpareWorkers {
+                reader.problem("PERCH_MIN_SPARE_WORKERS (\(pool.minSpareWorkers)) is above PERCH_MAX_SPARE_WORKERS (\(pool.maxSpareWorkers))")
+            }
+            if pool.maxSpareWorkers > pool.workers || pool.startWorkers > pool.workers {
+                reader.problem("PERCH_START_WORKERS and PERCH_MAX_SPARE_WORKERS must not exceed PERCH_WORKERS (\(pool.workers)), the pool's maximum")
+            }
+        }
+        pool.maxWorkerMemory = reader.int("PERCH_MAX_WORKER_MEMORY", default: 0, in: 0...1_048_576) << 20
+        pool.maxWorkerLifetime = reader.seconds("PERCH_MAX_WORKER_LIFETIME", default: 0, in: 0...31_536_000)
+        pool.maxWorkerLifetimeJitter = reader.seconds(
+            "PERCH_MAX_WORKER_LIFETIME_JITTER", default: pool.maxWorkerLifetime / 10, in: 0...31_536_000)
+        pool.crashLoopThreshold = reader.int("PERCH_CRASH_LOOP_THRESHOLD", default: 5, in: 1...1_000)
     }
 }

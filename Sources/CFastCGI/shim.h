@@ -22,6 +22,7 @@ int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
 
 struct perch_scoreboard_header {
     int64_t started_unix;
+    uint64_t replacements[8];     // workers replaced, by reason (Scoreboard.Replacement); the master writes them
 };
 
 struct perch_slot {
@@ -44,6 +45,7 @@ struct perch_slot {
     char method[16];
     char uri[288];
     int32_t holds_permit;         // 1 while this worker holds a pool-wide permit (a password hash); see SharedPermits
+    int32_t leave_reason;         // why the worker retired itself (Scoreboard.LeaveReason), written before the state
 };
 
 // The permit flags are the one place where workers read each other's writes to decide: sequentially consistent

@@ -2,11 +2,15 @@ import CFastCGI
 import Glibc
 import Logging
 
-/// The process manager: owns the socket, never serves, and keeps `workers` workers alive. It forks before
-/// anything could have started a thread, respawns the dead at once, kills requests past the timeout, and
-/// reloads on HUP by re-executing itself with the socket handed over, so that a deploy is a HUP.
+/// The process manager: owns the socket, never serves, and keeps the pool's workers alive (all of them, or
+/// as many as its mode wants: see PoolMode). It forks before anything could have started a thread, respawns
+/// the dead at once (backing off when they die at start), replaces workers past their requests, memory or
+/// lifetime, kills requests past the timeout, names slow ones, and reloads on HUP by re-executing itself
+/// with the socket handed over, so that a deploy is a HUP.
 final class Master {
     static let retiringVariable = "PERCH_RETIRING_PIDS"
+    /// The replacement counts, carried across a reload's exec (the scoreboard is new after it).
+    static let replacementsVariable = "PERCH_REPLACEMENTS"
 
     private let listener: Listener
     private let config: PoolConfiguration
@@ -21,9 +25,23 @@ final class Master {
     /// Workers that left the pool (recycled, or of our previous self after a reload) and finish serving
     /// their kept connections, each with the time it must be gone by.
     private var retiring: [pid_t: Int64] = [:]
-    private var notBefore: [Int: Int64] = [:]  // slot -> earliest respawn (crash-loop brake)
+    /// Slots that should have a worker: all of them in a static pool; in the others, as the mode decides.
+    private var wanted: Set<Int> = []
+    /// No fork before this (the crash-loop brake, or a failed fork).
+    private var forkNotBefore: Int64 = 0
     private var spawnedAt: [Int: Int64] = [:]  // slot -> when its worker was forked
-    private var quickDeaths: [Int: Int] = [:]  // slot -> workers in a row that died within a second
+    /// Workers in a row that died at start (before they served or within a second); reset when one serves.
+    private var quickDeaths = 0
+    /// The previous generation's workers after a reload, kept serving until one of ours is ready; if ours
+    /// crash-loop first, they go on serving (a rollback) until the pool stops.
+    private var previousGeneration: [pid_t] = []
+    private var rolledBack = false
+    /// dynamic: workers to fork at the next tick while short of idle ones (doubles per tick, PHP-FPM's rule).
+    private var spawnRate = 1
+    private var lastTick: Int64 = 0
+    /// Said once per saturation: the pool wanted another worker but is at its maximum.
+    private var saidMaximumReached = false
+    private var slowLogged: [pid_t: Int64] = [:]  // pid -> start of the request already named as slow
     private var timedOut: Set<pid_t> = []
     private var stopDeadline: Int64?
 
@@ -37,6 +55,11 @@ final class Master {
         self.logger = logger
         self.makeHandler = makeHandler
         self.scoreboard = try Scoreboard(slots: max(1, config.workers), metricRoutes: config.metricRoutes)
+        switch config.mode {
+        case .static: wanted = Set(0..<scoreboard.slotCount)
+        case .dynamic: wanted = Set(0..<min(config.startWorkers, scoreboard.slotCount))
+        case .ondemand: wanted = []
+        }
         if let (handoff, parked) = Handoff.inherited() {
             self.handoff = handoff
             self.parkedConnections = ParkedConnections(handoff: handoff, idleLimitSeconds: config.keepAliveIdle, adopting: parked)
@@ -51,18 +74,20 @@ final class Master {
         logger.info(
             "pool started",
             metadata: [
-                "workers": "\(scoreboard.slotCount)", "listen": "\(listener.origin)",
+                "workers": "\(scoreboard.slotCount)", "mode": "\(config.mode)", "listen": "\(listener.origin)",
                 "version": "\(config.version ?? "unknown")"
             ])
-        for slot in 0..<scoreboard.slotCount { spawn(slot) }
         adoptRetiringWorkers()
+        for slot in wanted.sorted() { spawn(slot) }
         var lastHousekeeping: Int64 = 0
         var systemd = SystemdProgress()
         var fds: [pollfd] = []
         while true {
             parkedConnections.fillPollSet(&fds)
+            let watchesForWork = watchForWork(&fds)
             Signals.wait(&fds, milliseconds: 100)
             parkedConnections.service(fds)
+            if watchesForWork && fds.suffix(2).contains(where: { $0.revents != 0 }) { spawnOnDemand() }
             // Kept connections may wake us thousands of times a second; the rest is checked every 20 ms
             // (and at once after a signal: SIGCHLD, HUP, TERM...).
             let now = monotonicNanos()
@@ -93,6 +118,11 @@ final class Master {
             }
             if Signals.take(SIGHUP) { reload() }
             collectRetiringWorkers()
+            noteWorkersServing()
+            if config.mode == .dynamic && now - lastTick >= 1_000_000_000 {
+                lastTick = now
+                keepSpareWorkers()
+            }
             respawnEmptySlots()
             killTimedOutRequests()
             killOverdueRetiringWorkers()
@@ -106,7 +136,7 @@ final class Master {
         let pid = fork()
         if pid < 0 {
             logger.error("fork failed", metadata: ["error": "\(errnoText())"])
-            notBefore[slot] = monotonicNanos() + 1_000_000_000
+            forkNotBefore = monotonicNanos() + 1_000_000_000
             return
         }
         if pid == 0 {
@@ -136,13 +166,91 @@ final class Master {
     }
 
     private func respawnEmptySlots() {
+        guard monotonicNanos() >= forkNotBefore else { return }
         let busySlots = Set(workers.values)
-        let now = monotonicNanos()
-        for slot in 0..<scoreboard.slotCount where !busySlots.contains(slot) {
-            if let earliest = notBefore[slot], now < earliest { continue }
-            notBefore[slot] = nil
+        for slot in wanted.sorted() where !busySlots.contains(slot) {
             spawn(slot)
+            if forkNotBefore > monotonicNanos() { return }  // the fork failed
         }
+    }
+
+    /// Slots with a worker of ours in each state of interest.
+    private func count(_ states: Set<Scoreboard.State>) -> Int {
+        workers.values.filter { states.contains(scoreboard.slot($0).state) }.count
+    }
+
+    /// Claims up to `count` free slots for new workers; past the maximum, says so once per saturation.
+    private func want(_ count: Int) {
+        let free = (0..<scoreboard.slotCount).filter { !wanted.contains($0) }
+        if free.count < count && !saidMaximumReached {
+            saidMaximumReached = true
+            logger.warning(
+                "the pool reached its maximum of workers: consider raising PERCH_WORKERS",
+                metadata: ["PERCH_WORKERS": "\(scoreboard.slotCount)", "mode": "\(config.mode)"])
+        }
+        for slot in free.prefix(count) { wanted.insert(slot) }
+    }
+
+    /// ondemand: the listening socket and the workers' queue are watched only while no worker is idle or
+    /// starting (else a waiting connection would wake us without end); the caller forks one when they stir.
+    /// At the maximum, they are looked at once (without waiting) only to say so.
+    private func watchForWork(_ fds: inout [pollfd]) -> Bool {
+        guard config.mode == .ondemand, stopDeadline == nil, monotonicNanos() >= forkNotBefore,
+            Set(workers.values).isSuperset(of: wanted), count([.idle, .starting]) == 0
+        else { return false }
+        var work = [
+            pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: handoff.workersEnd, events: Int16(POLLIN), revents: 0)
+        ]
+        if wanted.count == scoreboard.slotCount {
+            if !saidMaximumReached && poll(&work, 2, 0) > 0 { want(1) }
+            return false
+        }
+        saidMaximumReached = false
+        fds += work
+        return true
+    }
+
+    private func spawnOnDemand() {
+        want(1)
+        respawnEmptySlots()
+    }
+
+    /// dynamic, once a second (PHP-FPM's maintenance): fork while fewer than the minimum of idle workers,
+    /// `spawnRate` at a time, doubling while still short, up to the cap; retire one idle worker while more
+    /// than the maximum are idle (USR2: it hands its kept connections on and leaves).
+    private func keepSpareWorkers() {
+        let idle = count([.idle, .starting])
+        if idle < config.minSpareWorkers {
+            let short = config.minSpareWorkers - idle
+            want(min(spawnRate, short))
+            spawnRate = short > spawnRate ? min(spawnRate * 2, config.maxSpawnRate) : 1
+            return
+        }
+        spawnRate = 1
+        if wanted.count < scoreboard.slotCount { saidMaximumReached = false }
+        guard idle > config.maxSpareWorkers,
+            let (pid, slot) = workers.first(where: { scoreboard.slot($0.value).state == .idle })
+        else { return }
+        wanted.remove(slot)
+        kill(pid, SIGUSR2)
+    }
+
+    /// A worker of ours serves: the crash-loop count starts again, and after a reload the previous
+    /// generation can go.
+    private func noteWorkersServing() {
+        guard quickDeaths > 0 || !previousGeneration.isEmpty else { return }
+        guard workers.values.contains(where: { scoreboard.slot($0).state != .starting }) else { return }
+        if quickDeaths > 0 && rolledBack { logger.notice("new workers serve again: the crash loop is over") }
+        quickDeaths = 0
+        if previousGeneration.isEmpty { return }
+        let deadline = monotonicNanos() + Int64((config.gracefulTimeout + 5) * 1e9)
+        for pid in previousGeneration where retiring[pid] != nil {
+            retiring[pid] = deadline
+            kill(pid, SIGUSR2)  // retire: no new connections, finish the kept ones, leave
+        }
+        logger.notice("reloaded: previous workers finish their requests and leave", metadata: ["pids": "\(previousGeneration.sorted())"])
+        scoreboard.countReplacements(.reload, UInt64(previousGeneration.count))
+        previousGeneration = []
     }
 
     /// Collects every exited child and says why it left.
@@ -152,34 +260,77 @@ final class Master {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             if pid <= 0 { return }
-            if retiring.removeValue(forKey: pid) != nil {
-                let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : -1
-                if code == Worker.recycledStatus { logger.info("worker recycled after max_requests", metadata: ["pid": "\(pid)"]) }
-                continue
-            }
+            if retiring.removeValue(forKey: pid) != nil { continue }  // logged and counted when it retired
             guard let slotIndex = workers.removeValue(forKey: pid) else { continue }
             let slot = scoreboard.slot(slotIndex)
             let exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : -1
             let signal = status & 0x7f
             var metadata: Logger.Metadata = ["pid": "\(pid)", "requests": "\(slot.requests)"]
             if slot.requestStart != 0 && !slot.requestID.isEmpty { metadata["request_id"] = "\(slot.requestID)" }
+            slowLogged[pid] = nil
             if timedOut.remove(pid) != nil {
-                // Already logged when killed.
-            } else if exitCode == Worker.recycledStatus {
-                logger.info("worker recycled after max_requests", metadata: metadata)
+                scoreboard.countReplacements(.timeout)  // logged when killed
+            } else if slot.state == .retiring || exitCode == Worker.recycledStatus {
+                noteRetired(pid: pid, slotIndex: slotIndex, resident: nil)  // left before we saw it retire
             } else if exitCode == 0 && stopDeadline != nil {
                 logger.debug("worker stopped", metadata: metadata)
             } else {
                 metadata[signal != 0 ? "signal" : "status"] = "\(signal != 0 ? signal : exitCode)"
                 logger.error("worker died", metadata: metadata)
-                // Respawn at once; only a worker that keeps dying right after start is slowed down (no fork bomb).
-                let quick = monotonicNanos() - (spawnedAt[slotIndex] ?? 0) < 1_000_000_000
-                quickDeaths[slotIndex] = quick ? (quickDeaths[slotIndex] ?? 0) + 1 : 0
-                if let deaths = quickDeaths[slotIndex], deaths >= 2 {
-                    notBefore[slotIndex] = monotonicNanos() + Int64(min(deaths, 10)) * 500_000_000
-                }
+                scoreboard.countReplacements(.crash)
+                noteDeath(atStart: slot.state == .starting || monotonicNanos() - (spawnedAt[slotIndex] ?? 0) < 1_000_000_000, metadata)
             }
             slot.release()
+        }
+    }
+
+    /// Respawn at once; only workers that keep dying at start make the master back off (no fork bomb):
+    /// past the threshold, half a second, doubling per death up to a minute, and it says so.
+    private func noteDeath(atStart: Bool, _ metadata: Logger.Metadata) {
+        guard atStart else {
+            quickDeaths = 0
+            return
+        }
+        quickDeaths += 1
+        guard quickDeaths >= config.crashLoopThreshold else { return }
+        let delay = min(60, 0.5 * Double(1 << min(quickDeaths - config.crashLoopThreshold, 7)))
+        forkNotBefore = monotonicNanos() + Int64(delay * 1e9)
+        var details = metadata
+        details["deaths_in_a_row"] = "\(quickDeaths)"
+        details["next_fork_in_s"] = "\(delay)"
+        logger.critical("crash loop: workers die at start; backing off before the next fork", metadata: details)
+        if !previousGeneration.isEmpty && !rolledBack {
+            rolledBack = true
+            logger.critical(
+                "reload rolled back: the new workers die at start, so the previous generation keeps serving",
+                metadata: ["previous_pids": "\(previousGeneration.sorted())", "deaths_in_a_row": "\(quickDeaths)"])
+            SystemdNotify.send("STATUS=reload rolled back: the new workers die at start; the previous workers keep serving")
+        }
+    }
+
+    /// A worker left the pool on its own: count and log why, with its figures. Its slot gets a successor if
+    /// the mode still wants one (not for a dynamic pool's surplus or an ondemand worker's idle timeout).
+    private func noteRetired(pid: pid_t, slotIndex: Int, resident: Int?) {
+        let slot = scoreboard.slot(slotIndex)
+        let reason = slot.leaveReason
+        var metadata: Logger.Metadata = ["pid": "\(pid)", "requests": "\(slot.requests)", "reason": "\(reason)"]
+        if let spawned = spawnedAt[slotIndex] { metadata["lived_s"] = "\((monotonicNanos() - spawned) / 1_000_000_000)" }
+        guard let replacement = reason.replacement else {
+            if reason == .idle { wanted.remove(slotIndex) }  // a shrinking dynamic pool removed it when it said USR2
+            logger.debug(reason == .idle ? "idle worker left" : "surplus worker left", metadata: metadata)
+            return
+        }
+        scoreboard.countReplacements(replacement)
+        switch replacement {
+        case .memory:
+            metadata["resident_bytes"] = "\(resident.map(String.init) ?? "?")"
+            metadata["limit_bytes"] = "\(config.maxWorkerMemory)"
+            logger.notice("worker recycled: resident memory over PERCH_MAX_WORKER_MEMORY", metadata: metadata)
+        case .lifetime:
+            metadata["limit_s"] = "\(config.maxWorkerLifetime)"
+            logger.info("worker recycled: older than PERCH_MAX_WORKER_LIFETIME", metadata: metadata)
+        default:
+            logger.info("worker recycled after max_requests", metadata: metadata)
         }
     }
 
@@ -193,11 +344,14 @@ final class Master {
 
     private func killTimedOutRequests() {
         let limit = Int64(config.requestTimeout * 1e9)
+        let slowLimit = Int64(config.slowRequestThreshold * 1e9)
         let now = monotonicNanos()
         for (pid, slotIndex) in workers where !timedOut.contains(pid) {
             let slot = scoreboard.slot(slotIndex)
             let start = slot.requestStart
-            guard start != 0, now - start > limit else { continue }
+            guard start != 0 else { continue }
+            if now - start > slowLimit && slot.state == .busy && slowLogged[pid] != start { nameSlowRequest(pid, slot, since: start, now: now) }
+            guard now - start > limit else { continue }
             kill(pid, SIGKILL)
             timedOut.insert(pid)
             logger.error(
@@ -207,6 +361,18 @@ final class Master {
                     "seconds": "\(Double(now - start) / 1e9)"
                 ])
         }
+    }
+
+    /// PHP-FPM's slowlog without secrets: once per request past PERCH_SLOW_REQUEST, who serves what.
+    private func nameSlowRequest(_ pid: pid_t, _ slot: Scoreboard.Slot, since start: Int64, now: Int64) {
+        slowLogged[pid] = start
+        let path = slot.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        logger.warning(
+            "slow request",
+            metadata: [
+                "pid": "\(pid)", "method": "\(slot.method)", "path": "\(path)",
+                "request_id": "\(slot.requestID.isEmpty ? "-" : slot.requestID)", "seconds": "\(Double(now - start) / 1e9)"
+            ])
     }
 
     private func signalAll(_ signal: Int32) {
@@ -221,6 +387,8 @@ final class Master {
         for (pid, slotIndex) in workers where scoreboard.slot(slotIndex).state == .retiring {
             workers.removeValue(forKey: pid)
             retiring[pid] = deadline
+            noteRetired(pid: pid, slotIndex: slotIndex, resident: ResidentMemory.bytes(of: pid))
+            slowLogged[pid] = nil
             scoreboard.slot(slotIndex).release()
         }
     }
@@ -268,11 +436,13 @@ final class Master {
         setenv(Listener.reloadVariable, "\(listener.fd)", 1)
         setenv(Master.retiringVariable, (Array(workers.keys) + Array(retiring.keys)).map(String.init).joined(separator: ","), 1)
         setenv(Handoff.reloadVariable, parkedConnections.keepAcrossExec(), 1)
+        setenv(Master.replacementsVariable, Scoreboard.Replacement.allCases.map { "\(scoreboard.replacements($0))" }.joined(separator: ","), 1)
         command.exec()
         logger.error("reload failed: cannot exec", metadata: ["path": "\(command.path)", "error": "\(errnoText())"])
         unsetenv(Listener.reloadVariable)
         unsetenv(Master.retiringVariable)
         unsetenv(Handoff.reloadVariable)
+        unsetenv(Master.replacementsVariable)
         parkedConnections.closeOnExecAgain()
         _ = fcntl(listener.fd, F_SETFD, FD_CLOEXEC)
         SystemdNotify.send("READY=1\nSTATUS=reload failed: cannot exec; still serving")
@@ -312,15 +482,21 @@ final class Master {
         return "STATUS=\(figures.active) active, \(live - figures.active) idle, \(live) workers; \(figures.accepted) connections accepted"
     }
 
+    /// After a reload's exec: the previous generation serves on until one of our workers does
+    /// (noteWorkersServing), so that new workers that cannot start never leave the socket unserved.
     private func adoptRetiringWorkers() {
+        if let counts = ProcessEnvironment()[Master.replacementsVariable] {
+            unsetenv(Master.replacementsVariable)
+            for (reason, count) in zip(Scoreboard.Replacement.allCases, counts.split(separator: ",")) {
+                scoreboard.countReplacements(reason, UInt64(count) ?? 0)
+            }
+        }
         guard let list = ProcessEnvironment()[Master.retiringVariable] else { return }
         unsetenv(Master.retiringVariable)
-        let deadline = monotonicNanos() + Int64((config.gracefulTimeout + 5) * 1e9)
-        for pid in list.split(separator: ",").compactMap({ pid_t($0) }) {
-            retiring[pid] = deadline
-            kill(pid, SIGUSR2)  // retire: no new connections, finish the kept ones, leave
-        }
-        logger.notice("reloaded: previous workers finish their requests and leave", metadata: ["pids": "\(retiring.keys.sorted())"])
+        previousGeneration = list.split(separator: ",").compactMap { pid_t($0) }
+        for pid in previousGeneration { retiring[pid] = .max }
+        if wanted.isEmpty && !previousGeneration.isEmpty { wanted.insert(0) }  // ondemand: one worker proves the new binary
+        logger.notice("reloaded: the previous workers serve until the new ones are ready", metadata: ["pids": "\(previousGeneration.sorted())"])
     }
 
     private func reopenLogs() {

@@ -72,6 +72,9 @@ enum OpenMetrics {
         one(
             "perch_max_queue_seconds", "gauge", "The longest a request waited for a worker (X-Request-Start) since the pool started.",
             seconds(figures.maxQueueMicros * 1_000))
+        family(
+            "perch_worker_replacements", "counter", "Workers replaced by a new one, by reason.",
+            Scoreboard.Replacement.allCases.map { ("_total", "\(pool),reason=\"\($0.name)\"", "\(scoreboard.replacements($0))") })
         one("perch_password_hashes_in_progress", "gauge", "Workers holding a pool-wide password-hash permit.", "\(figures.passwordHashesInProgress)")
         scoreboard.metrics.render(pool: pool, family: family)
         if full {
@@ -85,7 +88,7 @@ enum OpenMetrics {
                 workers.map { ("_total", $0.1, "\($0.0.requests)") })
             family(
                 "perch_process_resident_memory_bytes", "gauge", "The worker's resident memory.",
-                workers.compactMap { worker in residentBytes(worker.0.pid).map { ("", worker.1, "\($0)") } })
+                workers.compactMap { worker in ResidentMemory.bytes(of: worker.0.pid).map { ("", worker.1, "\($0)") } })
             family(
                 "perch_process_request_duration_seconds", "gauge", "The current request's time so far, or the last request's duration.",
                 workers.map { worker in
@@ -119,18 +122,5 @@ enum OpenMetrics {
             }
         }
         return out
-    }
-
-    /// Resident set size from /proc/<pid>/statm (pages); nil when the worker just left.
-    private static func residentBytes(_ pid: pid_t) -> Int? {
-        let fd = open("/proc/\(pid)/statm", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 128)
-        let count = read(fd, &buffer, buffer.count)
-        guard count > 0 else { return nil }
-        let fields = String(decoding: buffer[..<count], as: UTF8.self).split(separator: " ")
-        guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 }

@@ -16,9 +16,26 @@ public struct PoolConfiguration: Sendable {
     /// core in the benchmark (README, Configuration), while each worker costs about 3-4 MB and a database
     /// connection.
     public var workers: Int = 4 * max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    /// How the pool sizes itself (PHP-FPM's `pm`); `workers` is the hard maximum in every mode.
+    public var mode: PoolMode = .static
+    /// dynamic: workers at start, and the idle workers kept between these bounds (checked once a second).
+    public var startWorkers: Int = 2
+    public var minSpareWorkers: Int = 1
+    public var maxSpareWorkers: Int = 3
+    /// dynamic: workers forked per second while short of idle ones, doubling each second up to this.
+    public var maxSpawnRate: Int = 32
+    /// ondemand: an idle worker leaves after this long (seconds).
+    public var idleTimeout: Double = 10
     /// A worker is replaced after about this many requests (0: never), each with its own jitter.
     public var maxRequests: Int = 100_000
     public var maxRequestsJitter: Int = 10_000
+    /// A worker whose resident memory after a request exceeds this is replaced (bytes; 0: never).
+    public var maxWorkerMemory: Int = 0
+    /// A worker older than this (plus its own random jitter) is replaced after its request (seconds; 0: never).
+    public var maxWorkerLifetime: Double = 0
+    public var maxWorkerLifetimeJitter: Double = 0
+    /// Workers in a row that die at start before the master backs off from forking.
+    public var crashLoopThreshold: Int = 5
     /// A request running longer is killed with its worker (seconds).
     public var requestTimeout: Double = 30
     /// Requests slower than this count as slow in the status (seconds).
@@ -43,6 +60,16 @@ public struct PoolConfiguration: Sendable {
     public var metricRoutes: [MetricRoute] = []
 
     public init() {}
+}
+
+/// PHP-FPM's process manager modes.
+public enum PoolMode: String, Sendable {
+    /// Always `workers` workers.
+    case `static`
+    /// Between `minSpareWorkers` and `maxSpareWorkers` idle workers, at most `workers` in all.
+    case dynamic
+    /// No worker until a connection arrives; idle workers leave after `idleTimeout`.
+    case ondemand
 }
 
 /// A socket to bind: a unix socket path or a TCP host and port.

@@ -22,6 +22,28 @@ public final class Scoreboard {
         }
     }
 
+    /// Why a worker was replaced by a new one, counted in the scoreboard's header (OpenMetrics
+    /// `perch_worker_replacements_total`).
+    public enum Replacement: Int, CaseIterable, Sendable {
+        case requests, memory, lifetime, crash, timeout, reload
+        var name: String { "\(self)" }
+    }
+
+    /// Why a worker retired itself (written to its slot before the `.retiring` state): the first three are
+    /// replacements; `told` (USR2: a dynamic pool shrinking) and `idle` (an ondemand worker's idle timeout) are not.
+    enum LeaveReason: Int32 {
+        case told = 0
+        case requests, memory, lifetime, idle
+        var replacement: Replacement? {
+            switch self {
+            case .requests: return .requests
+            case .memory: return .memory
+            case .lifetime: return .lifetime
+            case .told, .idle: return nil
+            }
+        }
+    }
+
     let header: UnsafeMutablePointer<perch_scoreboard_header>
     let slotBase: UnsafeMutablePointer<perch_slot>
     public let slotCount: Int
@@ -41,6 +63,18 @@ public final class Scoreboard {
     }
 
     public var startedUnix: Int64 { header.pointee.started_unix }
+
+    /// Workers replaced for `reason` since the pool started (carried across reloads by the master).
+    public func replacements(_ reason: Replacement) -> UInt64 {
+        withUnsafeBytes(of: &header.pointee.replacements) { $0.load(fromByteOffset: reason.rawValue * 8, as: UInt64.self) }
+    }
+
+    func countReplacements(_ reason: Replacement, _ count: UInt64 = 1) {
+        withUnsafeMutableBytes(of: &header.pointee.replacements) { bytes in
+            let now = bytes.load(fromByteOffset: reason.rawValue * 8, as: UInt64.self)
+            bytes.storeBytes(of: now &+ count, toByteOffset: reason.rawValue * 8, as: UInt64.self)
+        }
+    }
 
     public func slot(_ index: Int) -> Slot {
         precondition(index >= 0 && index < slotCount)
@@ -77,6 +111,7 @@ public final class Scoreboard {
         public var requestID: String { withUnsafeBytes(of: &raw.pointee.request_id) { Slot.text($0, length: raw.pointee.request_id_length) } }
         public var method: String { withUnsafeBytes(of: &raw.pointee.method) { Slot.text($0, length: raw.pointee.method_length) } }
         public var uri: String { withUnsafeBytes(of: &raw.pointee.uri) { Slot.text($0, length: raw.pointee.uri_length) } }
+        var leaveReason: LeaveReason { LeaveReason(rawValue: raw.pointee.leave_reason) ?? .told }
 
         /// The master claims the slot for a newly forked worker.
         func assign(pid: pid_t) {
@@ -85,6 +120,7 @@ public final class Scoreboard {
             raw.pointee.requests = 0
             raw.pointee.request_start = 0
             raw.pointee.queue_micros = -1
+            raw.pointee.leave_reason = LeaveReason.told.rawValue
             perch_store_flag(&raw.pointee.holds_permit, 0)  // a worker that died holding a permit frees it here
             set(.starting)
         }
@@ -97,6 +133,12 @@ public final class Scoreboard {
         }
 
         func set(_ state: State) { raw.pointee.state = state.rawValue }
+
+        /// The worker leaves the pool: the reason first, so the master reads it once it sees `.retiring`.
+        func retire(_ reason: LeaveReason) {
+            raw.pointee.leave_reason = reason.rawValue
+            set(.retiring)
+        }
 
         /// A connection arrived: the worker starts reading a request. `active` counts this one.
         func beginReading(active: Int, poolSize: Int) {

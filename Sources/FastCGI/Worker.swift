@@ -27,6 +27,12 @@ final class Worker {
     private var logger: Logger
     private let checkClients: Bool
     private let maxRequests: Int
+    /// When this worker has lived long enough (PERCH_MAX_WORKER_LIFETIME plus its jitter); .max: never.
+    private let lifetimeEnd: Int64
+    /// Our own /proc/self/statm, kept open when PERCH_MAX_WORKER_MEMORY is set.
+    private let statm: Int32
+    /// ondemand: since when we have served nothing (the idle timeout counts from here).
+    private var idleSince = monotonicNanos()
     private var request = FCGX_Request()
     private var recordCheck = RecordCheck()
     private var readBuffer = [CChar](repeating: 0, count: 16 * 1024)  // one per worker, not per request
@@ -57,6 +63,8 @@ final class Worker {
     /// sends is ever refused.
     private var retiring = false
     private var served = 0
+    /// Retired for a reason of our own (requests, memory, lifetime, idle), not told to by a master.
+    private var leftOnItsOwn = false
     private var leaving: Bool { stopping || retiring }
 
     init(
@@ -73,6 +81,9 @@ final class Worker {
         self.logger = logger
         self.checkClients = !config.allowedClients.isEmpty && listener.isTCP
         self.maxRequests = config.maxRequests > 0 ? config.maxRequests + Int.random(in: 0...max(0, config.maxRequestsJitter)) : .max
+        let lifetime = config.maxWorkerLifetime + Double.random(in: 0...max(0, config.maxWorkerLifetimeJitter))
+        self.lifetimeEnd = config.maxWorkerLifetime > 0 ? monotonicNanos() + Int64(lifetime * 1e9) : .max
+        self.statm = config.maxWorkerMemory > 0 ? open("/proc/self/statm", O_RDONLY | O_CLOEXEC) : -1
     }
 
     /// Serves until told to stop or recycled; returns the process exit status.
@@ -88,8 +99,16 @@ final class Worker {
         LogOutput.holding = true
         defer { LogOutput.flush() }
         while !leaving {
-            if let fd = nextConnection() { serve(fd) }
-            if served >= maxRequests { retire() }
+            if let fd = nextConnection() {
+                serve(fd)
+                if statm >= 0, let resident = ResidentMemory.bytes(statm: statm), resident > config.maxWorkerMemory { retire(.memory) }
+                idleSince = monotonicNanos()
+            }
+            if served >= maxRequests { retire(.requests) }
+            if lifetimeEnd != .max && monotonicNanos() >= lifetimeEnd { retire(.lifetime) }
+            if config.mode == .ondemand && handoff != nil && kept.isEmpty && monotonicNanos() - idleSince > Int64(config.idleTimeout * 1e9) {
+                retire(.idle)
+            }
         }
         if retiring && handoff != nil {
             // Another worker serves what nginx sends on them next: nothing lingers, nothing is closed.
@@ -99,17 +118,14 @@ final class Worker {
             serveKeptUntilClosed()
         }
         leaveKeptConnections()
-        if served >= maxRequests {
-            logger.info("worker recycled", metadata: ["requests": "\(served)"])
-            return Worker.recycledStatus
-        }
-        return 0
+        // The master logs why (it reads the reason from our slot), with the figures.
+        return leftOnItsOwn ? Worker.recycledStatus : 0
     }
 
     private func handleSignals() {
         if Signals.take(SIGQUIT) { _exit(0) }
         if Signals.take(SIGTERM) || Signals.take(SIGINT) { stopping = true }
-        if Signals.take(SIGUSR2) { retire() }
+        if Signals.take(SIGUSR2) { retire(.told) }
         if Signals.take(SIGUSR1), let path = config.logFile { LogFile.reopen(path) }
         _ = Signals.take(SIGHUP)  // the master reloads; a worker has nothing to do
         _ = Signals.take(SIGCHLD)
@@ -213,11 +229,13 @@ final class Worker {
         }
     }
 
-    /// Hands our slot back to the master (which starts a successor at once) and stops accepting.
-    private func retire() {
+    /// Hands our slot back to the master (which starts a successor at once, unless the pool is shrinking) and
+    /// stops accepting.
+    private func retire(_ reason: Scoreboard.LeaveReason) {
         guard !retiring else { return }
         retiring = true
-        slot?.set(.retiring)
+        leftOnItsOwn = reason != .told
+        slot?.retire(reason)
         slot = nil
     }
 

@@ -10,8 +10,9 @@ public final class PerchPool: @unchecked Sendable {
     public let socketPath: String
     public let process: ChildProcess
 
-    /// Starts the pool and waits until `workers` workers are up. `environment` adds or overrides variables.
-    public init(workers: Int = 2, environment: [String: String] = [:], waitForSocketFile: Bool = true) throws {
+    /// Starts the pool and waits until `workers` workers are up. `environment` adds or overrides variables;
+    /// `binary` is the path perch is started by (and re-executes on HUP).
+    public init(workers: Int = 2, environment: [String: String] = [:], waitForSocketFile: Bool = true, binary: String = Paths.perchBinary) throws {
         directory = Paths.makeTemporaryDirectory("perch-pool")
         socketPath = directory + "/perch.sock"
         var env: [String: String] = [
@@ -22,7 +23,7 @@ public final class PerchPool: @unchecked Sendable {
             "PERCH_GRACEFUL_TIMEOUT": "10"
         ]
         env.merge(environment) { $1 }
-        process = try ChildProcess([Paths.perchBinary, "serve"], environment: env, logPath: directory + "/perch.log")
+        process = try ChildProcess([binary, "serve"], environment: env, logPath: directory + "/perch.log")
         guard eventually(seconds: 20, { (!waitForSocketFile || FileManager.default.fileExists(atPath: socketPath)) && process.children.count >= workers })
         else {
             process.terminate()
