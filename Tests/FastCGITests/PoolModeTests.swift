@@ -45,11 +45,12 @@ struct PoolModeTests {
             _ = connection.send(FastCGIConnection.beginRequest() + FastCGIConnection.params(params) + FastCGIConnection.stdin(Array("x".utf8), end: false))
             held.append(connection)
         }
-        let grew = eventually(seconds: 30) {
+        let grew = eventually(seconds: 60) {
             most = max(most, pool.workerPIDs.count)
             return pool.process.log.contains("the pool reached its maximum of workers")
         }
-        #expect(grew, "\(pool.process.log)")
+        let states = pool.workerPIDs.map { pid in "\(pid): " + ((try? String(contentsOfFile: "/proc/\(pid)/wchan", encoding: .utf8)) ?? "?") }
+        #expect(grew, "workers \(states): \(pool.process.log)")
         for _ in 0..<20 {
             most = max(most, pool.workerPIDs.count)
             usleep(50_000)
