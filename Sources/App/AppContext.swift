@@ -2,6 +2,7 @@ import FastCGI
 import FoundationEssentials
 import Logging
 import MariaDB
+import Sodium
 import Web
 
 /// What lives as long as a worker: its configuration, its one database connection and its clock.
@@ -13,9 +14,16 @@ public final class AppServices {
     private let connection: Connection?
     /// The clock; tests replace it to travel in time.
     public var clock: () -> Date
+    /// The host's shared rate limit counters and the time their windows start from (nil: no rate limits).
+    public let rateLimits: (table: RateLimitTable, epoch: Int64)?
 
     /// `permits`: the pool's shared permits for password hashes (nil: counted in this process only).
-    public init(config: AppConfiguration, logger: Logger, clock: @escaping () -> Date = Date.init, permits: SharedPermits? = nil) {
+    /// `rateLimits`: the table the master made before fork, shared by every worker (nil: no rate limits).
+    public init(
+        config: AppConfiguration, logger: Logger, clock: @escaping () -> Date = Date.init, permits: SharedPermits? = nil,
+        rateLimits: (table: RateLimitTable, epoch: Int64)? = nil
+    ) {
+        self.rateLimits = rateLimits
         self.config = config
         passwords = Passwords(
             hasher: config.auth.hasher, limit: config.auth.hashConcurrency, waitMillis: config.auth.hashWaitMillis,
@@ -41,6 +49,8 @@ public struct AppContext: RequestContext {
     public let services: AppServices
     /// "Now" for this request, read once so that every check in it agrees.
     public let now: Date
+    /// The bearer token's claims once the rate limit verified them (the session check then does not again).
+    var tokenClaims: JWTClaims? = nil
 
     public var config: AppConfiguration { services.config }
     public func database() throws -> Connection { try services.database() }

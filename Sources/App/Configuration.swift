@@ -22,6 +22,8 @@ public struct AppConfiguration {
     public var auth: AuthSettings!
     /// Mail links, tokens and the SMTP relay (`perch mail-sender`).
     public var mail = MailSettings()
+    /// Budgets per role and limit group.
+    public var rateLimits = RateLimitSettings()
     /// Where `perch migrate` finds its files.
     public var migrationsDirectory: String?
 
@@ -106,6 +108,7 @@ public struct AppConfiguration {
 
         config.auth = AuthSettings.load(&reader, mode: config.mode)
         config.mail = MailSettings.load(&reader)
+        config.rateLimits = RateLimitSettings.load(&reader)
         config.web.maxBodySize = pool.bodyLimit
         config.web.maxQueueMillis = reader.int("PERCH_MAX_QUEUE_TIME", default: 5_000, in: 0...3_600_000)
         config.web.cors.allowedOrigins = reader.list("PERCH_CORS_ORIGINS")

@@ -19,7 +19,9 @@ public enum PerchApp {
             scopes: Permission.allCases.map { ($0.rawValue, $0.summary) })
         return Application(
             router: router, configuration: web, logger: logger,
-            middleware: [DatabaseErrorMiddleware()]
+            middleware: (services.rateLimits.map {
+                [RateLimitMiddleware(table: $0.table, settings: services.config.rateLimits, epoch: $0.epoch)]
+            } ?? []) + [DatabaseErrorMiddleware()]
         ) { _, requestID, requestLogger in
             AppContext(requestID: requestID, logger: requestLogger, services: services, now: services.clock())
         }

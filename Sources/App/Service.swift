@@ -21,11 +21,13 @@ public enum Service {
         var pool = config.pool
         pool.metricRoutes = metricRoutes(config, logger: logger)
         do {
+            // Before fork, so that every worker counts into the same memory.
+            let rateLimits = try AppServices.makeRateLimits()
             return try Pool.run(config: pool, logger: logger, beforeFork: { checkDatabase(config, logger: logger) }) { permits in
                 // In the worker, after fork: its pid in the metadata spares LogLine a getpid() per line.
                 var logger = logger
                 logger[metadataKey: "pid"] = "\(getpid())"
-                let services = AppServices(config: config, logger: logger, permits: permits)
+                let services = AppServices(config: config, logger: logger, permits: permits, rateLimits: rateLimits)
                 return HTTPBridge(application: PerchApp.makeApplication(services: services, logger: logger), bodyLimit: config.pool.bodyLimit)
             }
         } catch let error as ConfigurationError {

@@ -22,7 +22,7 @@ enum ShippedConfiguration {
             if entry.key == "PERCH_DATABASE_URL" || entry.key == "PERCH_JWT_SIGNING_KEY", let value = test[entry.key] { return (entry.key, value) }
             return entry
         }
-        let extra = overrides.merging(test.filter { $0.key.hasPrefix("PERCH_ARGON2_") }) { own, _ in own }
+        let extra = overrides.merging(test.filter { $0.key.hasPrefix("PERCH_ARGON2_") || $0.key.hasPrefix("PERCH_RATE_LIMIT_") }) { own, _ in own }
         rendered.removeAll { extra[$0.key] != nil }
         rendered += extra.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         return rendered

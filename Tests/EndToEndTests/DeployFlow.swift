@@ -26,7 +26,7 @@ enum DeployFlow {
 
     /// The app's environment for every deploy test (the web server passes it on, or the pool gets it).
     static func appEnvironment() throws -> [String: String] {
-        try shared.get().merging(["PERCH_ENV": "development", "PERCH_LOG_LEVEL": "info"]) { $1 }
+        try shared.get().merging(["PERCH_ENV": "development", "PERCH_LOG_LEVEL": "info"]) { $1 }.merging(PerchPool.noRateLimits) { $1 }
     }
 
     /// Drives the flow through `baseURL` and returns the path of the published post it created (for read

@@ -10,6 +10,10 @@ public final class PerchPool: @unchecked Sendable {
     public let socketPath: String
     public let process: ChildProcess
 
+    /// Load and fault tests send far more than a minute's budget from one address; RateLimitTests set theirs.
+    public static let noRateLimits = Dictionary(
+        uniqueKeysWithValues: ["ANONYMOUS", "MEMBER", "MODERATOR", "ADMIN"].map { ("PERCH_RATE_LIMIT_\($0)", "read=0,write=0,auth=0") })
+
     /// Starts the pool and waits until `workers` workers are up. `environment` adds or overrides variables;
     /// `binary` is the path perch is started by (and re-executes on HUP).
     public init(workers: Int = 2, environment: [String: String] = [:], waitForSocketFile: Bool = true, binary: String = Paths.perchBinary) throws {
@@ -22,6 +26,7 @@ public final class PerchPool: @unchecked Sendable {
             "PERCH_ENV": "development",
             "PERCH_GRACEFUL_TIMEOUT": "10"
         ]
+        env.merge(Self.noRateLimits) { $1 }
         env.merge(environment) { $1 }
         process = try ChildProcess([binary, "serve"], environment: env, logPath: directory + "/perch.log")
         guard eventually(seconds: 20, { (!waitForSocketFile || FileManager.default.fileExists(atPath: socketPath)) && process.children.count >= workers })

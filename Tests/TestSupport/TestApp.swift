@@ -29,10 +29,10 @@ public final class TestApp: @unchecked Sendable {
 
     /// `environment` adds PERCH_* settings. Argon2 runs with libsodium's minimum limits unless set, so
     /// that tests stay fast; tests about hashing set them. `clock` is the in-process app's; a live pool
-    /// runs on the real clock.
+    /// runs on the real clock. `rateLimited`: the in-process app counts rate limits too (a live pool always does).
     public init(
         _ transport: TestTransport = .inProcess, environment: [String: String] = [:],
-        clock: @escaping () -> Date = Date.init
+        clock: @escaping () -> Date = Date.init, rateLimited: Bool = false
     ) throws {
         database = try PrivateMariaDB.shared.makeMigratedDatabase()
         var env: [String: String] = [
@@ -45,7 +45,9 @@ public final class TestApp: @unchecked Sendable {
         var config = try AppConfiguration.load(environment: env)
         config.database = database
         let logger = Logger(label: "perch-test") { [logs] _ in logs.handler() }
-        services = AppServices(config: config, logger: logger, clock: clock)
+        services = AppServices(
+            config: config, logger: logger, clock: clock,
+            rateLimits: rateLimited ? try AppServices.makeRateLimits(now: clock(), size: 1024) : nil)
         application = PerchApp.makeApplication(services: services, logger: logger)
         connection = Connection(configuration: database)
         self.transport = transport

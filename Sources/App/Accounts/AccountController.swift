@@ -7,7 +7,7 @@ import Web
 /// delivers them; a request never waits for SMTP).
 struct AccountController {
     func register(on router: Router<AppContext>) {
-        let auth = router.group("/api/v1/auth", tags: ["auth"], sensitive: true)
+        let auth = router.group("/api/v1/auth", tags: ["auth"], sensitive: true, responses: [.rateLimited])
         let invalidToken = ResponseDoc.error(.badRequest, "Invalid token")
         auth.post(
             "/password-recovery", .json(PasswordRecoveryRequest.self),
@@ -25,7 +25,7 @@ struct AccountController {
         auth.post(
             "/verify-email", .json(VerifyEmailRequest.self),
             RouteDoc(summary: "Verify the email address with a mailed token", responses: [.empty(.noContent), invalidToken]), use: verifyEmail)
-        router.group("/api/v1/users", tags: ["users"]).post(
+        router.group("/api/v1/users", tags: ["users"], responses: [.rateLimited]).post(
             "/me/verify-email", .bearer,
             RouteDoc(
                 summary: "Mail a new verification link", description: "At most one a minute per user.",

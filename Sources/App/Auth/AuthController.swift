@@ -6,7 +6,7 @@ import Web
 /// /api/v1/auth: login (OAuth2 password form), refresh (rotating, with reuse detection), logout, logout-all.
 struct AuthController {
     func register(on router: Router<AppContext>) {
-        let auth = router.group("/api/v1/auth", tags: ["auth"], sensitive: true)
+        let auth = router.group("/api/v1/auth", tags: ["auth"], sensitive: true, responses: [.rateLimited])
         auth.post(
             "/login", .form(LoginForm.self),
             RouteDoc(

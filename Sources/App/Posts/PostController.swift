@@ -5,7 +5,7 @@ import Web
 /// (`posts:moderate`) anyone's; drafts are invisible (404) to everyone else; ETags guard against lost updates.
 struct PostController {
     func register(on router: Router<AppContext>) {
-        let posts = router.group("/api/v1/posts", tags: ["posts"])
+        let posts = router.group("/api/v1/posts", tags: ["posts"], responses: [.rateLimited])
         let unauthorized = ResponseDoc.error(.unauthorized, "Not authenticated")
         let notFound = ResponseDoc.error(.notFound, "No such post, or a draft you may not see")
         let written = [
@@ -48,7 +48,7 @@ struct PostController {
                     .error(.preconditionFailed, "If-Match is stale")
                 ]),
             use: delete)
-        router.group("/api/v1/users", tags: ["users"]).get(
+        router.group("/api/v1/users", tags: ["users"], responses: [.rateLimited]).get(
             "/me/posts", .bearer, .query(PageQuery.self),
             RouteDoc(
                 summary: "The caller's posts, drafts included", responses: [.json(.ok, PostPage.self), unauthorized]), use: listMine)

@@ -24,7 +24,13 @@ public struct Permissions: OptionSet, Sendable {
     public let rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }
     public init(_ permission: Permission) {
-        rawValue = 1 << UInt8(Permission.allCases.firstIndex(of: permission)!)
+        // A switch, not an index into `allCases` (an array built on every call).
+        switch permission {
+        case .postsWrite: rawValue = 1
+        case .postsModerate: rawValue = 2
+        case .usersRead: rawValue = 4
+        case .usersAdmin: rawValue = 8
+        }
     }
 
     public static let all = Permissions(rawValue: 0b1111)
@@ -38,10 +44,9 @@ public struct Permissions: OptionSet, Sendable {
     /// scopes this server does not know; the grant is what it knows and the user has).
     public init(scope: String) {
         var bits: UInt8 = 0
-        for word in scope.utf8.split(separator: UInt8(ascii: " ")) {
-            for (index, permission) in Permission.allCases.enumerated() where permission.rawValue.utf8.elementsEqual(word) {
-                bits |= 1 << UInt8(index)
-            }
+        // The codes are at most 15 bytes: String(word) is a small string, no allocation.
+        for word in scope.split(separator: " ") {
+            if let permission = Permission(rawValue: String(word)) { bits |= Permissions(permission).rawValue }
         }
         rawValue = bits
     }

@@ -5,10 +5,10 @@ struct RoleController {
     func register(on router: Router<AppContext>) {
         let unauthorized = ResponseDoc.error(.unauthorized, "Not authenticated")
         let notFound = ResponseDoc.error(.notFound, "User not found")
-        router.group("/api/v1/roles", tags: ["roles"]).get(
+        router.group("/api/v1/roles", tags: ["roles"], responses: [.rateLimited]).get(
             "", .bearer,
             RouteDoc(summary: "The roles and the permissions each bundles", responses: [.json(.ok, RoleList.self), unauthorized]), use: list)
-        let users = router.group("/api/v1/users", tags: ["users", "roles"])
+        let users = router.group("/api/v1/users", tags: ["users", "roles"], responses: [.rateLimited])
         users.get(
             "/{id:id}/roles", .bearer,
             RouteDoc(

@@ -4,7 +4,7 @@ import Web
 /// (POST /auth/logout-all, the caller ending all of theirs, belongs to the auth controller.)
 struct SessionController {
     func register(on router: Router<AppContext>) {
-        let users = router.group("/api/v1/users", tags: ["sessions"], sensitive: true)
+        let users = router.group("/api/v1/users", tags: ["sessions"], sensitive: true, responses: [.rateLimited])
         let unauthorized = ResponseDoc.error(.unauthorized, "Not authenticated")
         users.get(
             "/me/sessions", .bearer,

@@ -6,7 +6,7 @@ import Web
 /// (GET /users/me/posts belongs to the posts controller.)
 struct UserController {
     func register(on router: Router<AppContext>) {
-        let users = router.group("/api/v1/users", tags: ["users"])
+        let users = router.group("/api/v1/users", tags: ["users"], responses: [.rateLimited])
         let unauthorized = ResponseDoc.error(.unauthorized, "Not authenticated")
         let notFound = ResponseDoc.error(.notFound, "User not found")
         let emailTaken = ResponseDoc.error(.conflict, "Email already registered")
