@@ -17,6 +17,7 @@ packages=(
     python3 python3-pip python3-venv                                     # openapi-spec-validator, schemathesis
     chromium                                                             # /docs and /redoc rendered offline
     prometheus                                                           # promtool, the metrics' second parser (19 MB, ~20 s)
+    debootstrap lintian binutils                                         # the Debian package: a fresh root, its lint, strip
 )
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
@@ -99,6 +100,13 @@ fail_on_reports() {  # fail_on_reports <folder> <sanitizer name>
 # Stage 1: the normal run.
 swift build
 export PERCH_BIN="$PWD/.build/debug/perch"
+# The Debian package (release build, man pages, completions), linted (every tag lintian reports is explained in
+# the README's Install section; an error fails the run); PackageInstallTests installs it on a fresh Debian 12
+# root. PERCH_SKIP_PACKAGE=1 skips the release build and the package for a quick local run; CI builds it.
+if [ "${PERCH_SKIP_PACKAGE:-}" != "1" ]; then
+    PERCH_DEB="$(bash deploy/package/build-deb.sh)" && export PERCH_DEB
+    lintian --fail-on error "$PERCH_DEB"
+fi
 # The three-node Galera cluster tests run after the rest, on their own, so that no other suite competes for
 # the cores with the cluster's short failure detection: about 40 s (the cluster's start, 15-20 s, included).
 # PERCH_GALERA_TESTS=0 skips them; they run only here, not in the sanitizer stages nor with test arguments.
@@ -110,6 +118,7 @@ if [ "$galera" = "1" ] && [ $# -eq 0 ]; then
     PERCH_GALERA_TESTS=1 swift test --skip-build --filter GaleraTests
     fail_on_leftovers
 fi
+unset PERCH_DEB  # the sanitizer stages test their own builds, not the package
 
 # Stage 2: the same suite under AddressSanitizer, with the perch processes it spawns sanitized too.
 # Reports go to files (a worker's stderr is a log nobody reads), and any report fails the run.

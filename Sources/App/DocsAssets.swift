@@ -8,8 +8,7 @@ enum DocsAssets {
     /// (/usr/share/perch/docs-assets for /usr/bin/perch).
     static func directory(configured: String?) -> String {
         if let configured { return configured }
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        return binary.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("share/perch/docs-assets").path
+        return shareFolder("docs-assets").path
     }
 
     enum Found {
