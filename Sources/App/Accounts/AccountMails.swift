@@ -1,6 +1,7 @@
 import FoundationEssentials
 import MariaDB
 import Sodium
+import Web
 
 /// The mails of an account (password recovery, email verification): a new token, its hash stored, and the
 /// mail queued in the outbox, all on the caller's transaction.

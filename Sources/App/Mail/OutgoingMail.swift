@@ -72,19 +72,3 @@ enum SecureRandomHex {
         }.joined()
     }
 }
-
-/// Text made safe inside HTML.
-func htmlEscaped(_ text: String) -> String {
-    var out = ""
-    for c in text {
-        switch c {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        case "'": out += "&#39;"
-        default: out.append(c)
-        }
-    }
-    return out
-}

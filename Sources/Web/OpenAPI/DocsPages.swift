@@ -28,14 +28,14 @@ public enum DocsPages {
         <!DOCTYPE html>
         <html>
         <head>
-        <link type="text/css" rel="stylesheet" href="\(escape(config.swaggerCSSURL))"\(integrity(config.swaggerCSSIntegrity))>
-        <link rel="shortcut icon" href="\(escape(config.faviconURL))">
-        <title>\(escape(title)) - Swagger UI</title>
+        <link type="text/css" rel="stylesheet" href="\(htmlEscaped(config.swaggerCSSURL))"\(integrity(config.swaggerCSSIntegrity))>
+        <link rel="shortcut icon" href="\(htmlEscaped(config.faviconURL))">
+        <title>\(htmlEscaped(title)) - Swagger UI</title>
         </head>
         <body>
-        <div id="swagger-ui" data-url="\(escape(openAPIURL))">
+        <div id="swagger-ui" data-url="\(htmlEscaped(openAPIURL))">
         </div>
-        <script src="\(escape(config.swaggerJSURL))"\(integrity(config.swaggerJSIntegrity))></script>
+        <script src="\(htmlEscaped(config.swaggerJSURL))"\(integrity(config.swaggerJSIntegrity))></script>
         <!-- `SwaggerUIBundle` is now available on the page -->
         <script>\(swaggerInit)</script>
         </body>
@@ -68,7 +68,7 @@ public enum DocsPages {
 
     /// ` integrity="…" crossorigin="anonymous"` for a pinned asset, nothing for one without a hash.
     static func integrity(_ hash: String?) -> String {
-        hash.map { " integrity=\"\(escape($0))\" crossorigin=\"anonymous\"" } ?? ""
+        hash.map { " integrity=\"\(htmlEscaped($0))\" crossorigin=\"anonymous\"" } ?? ""
     }
 
     public static func redoc(title: String, openAPIURL: String, config: DocsConfiguration) -> String {
@@ -76,11 +76,11 @@ public enum DocsPages {
         <!DOCTYPE html>
         <html>
         <head>
-        <title>\(escape(title)) - ReDoc</title>
+        <title>\(htmlEscaped(title)) - ReDoc</title>
         <!-- needed for adaptive design -->
         <meta charset="utf-8"/>
         <meta name="viewport" content="width=device-width, initial-scale=1">
-        <link rel="shortcut icon" href="\(escape(config.faviconURL))">
+        <link rel="shortcut icon" href="\(htmlEscaped(config.faviconURL))">
         <!--
         ReDoc doesn't change outer page styles
         -->
@@ -95,26 +95,27 @@ public enum DocsPages {
         <noscript>
             ReDoc requires Javascript to function. Please enable it to browse the documentation.
         </noscript>
-        <redoc spec-url="\(escape(openAPIURL))"></redoc>
-        <script src="\(escape(config.redocJSURL))"\(integrity(config.redocJSIntegrity))> </script>
+        <redoc spec-url="\(htmlEscaped(openAPIURL))"></redoc>
+        <script src="\(htmlEscaped(config.redocJSURL))"\(integrity(config.redocJSIntegrity))> </script>
         </body>
         </html>
         """
     }
+}
 
-    /// Escapes text for an HTML attribute or a single-quoted JS string inside the page.
-    static func escape(_ s: String) -> String {
-        var out = ""
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
+/// Text made safe inside HTML: element content, a quoted attribute, or a single-quoted JS string in a page.
+/// (The docs pages and the HTML part of the app's mails use it.)
+public func htmlEscaped(_ text: String) -> String {
+    var out = ""
+    for c in text {
+        switch c {
+        case "&": out += "&amp;"
+        case "<": out += "&lt;"
+        case ">": out += "&gt;"
+        case "\"": out += "&quot;"
+        case "'": out += "&#39;"
+        default: out.append(c)
         }
-        return out
     }
+    return out
 }
