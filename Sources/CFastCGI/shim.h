@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <time.h>
 #include <sys/prctl.h>
+#include <sys/epoll.h>  // an idle worker's exclusive wait (Sources/FastCGI/ExclusiveWait.swift)
 
 // glibc declares ppoll only under _GNU_SOURCE, which Swift's Glibc module is not built with.
 // ppoll lets a process keep its signals blocked everywhere but while it waits: no EINTR mid-request.

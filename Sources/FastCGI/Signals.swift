@@ -54,6 +54,15 @@ enum Signals {
         return ready
     }
 
+    /// `wait`, for an epoll set: the descriptors that are ready go into `events` (at most its count).
+    static func wait(epoll: Int32, _ events: inout [epoll_event], milliseconds: Int) -> Int32 {
+        var open = sigset_t()
+        sigemptyset(&open)
+        let ready = epoll_pwait(epoll, &events, Int32(events.count), Int32(milliseconds), &open)
+        if ready > 0 { deliverPending() }
+        return ready
+    }
+
     /// ppoll lets a pending signal in only when it has to sleep. A worker whose descriptors are always ready
     /// (steady load) would never see its TERM: one kept serving for the whole graceful timeout under load.
     /// So when ppoll returned at once, let pending signals in here, checked at most every 10 ms.

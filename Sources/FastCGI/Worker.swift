@@ -42,6 +42,8 @@ final class Worker {
     /// Since when the listening socket, and the master's queue, have had a connection waiting (nil: none seen).
     private var listenerWaiting: Int64?
     private var handoffWaiting: Int64?
+    /// In a pool: how we sleep while idle, one worker woken per connection (nil: poll, as a single worker does).
+    private var exclusiveWait: ExclusiveWait?
     /// How long an idle worker keeps the connection it just served before handing it to the master: nginx
     /// mostly sends its next request on the connection it used last, and within this time that request
     /// costs no trip through the master. Short, because a worker that is idle but not running (stopped,
@@ -95,6 +97,7 @@ final class Worker {
         Signals.install()  // after FCGX_Init, which installs handlers of its own where none are set
         let flags = fcntl(listener.fd, F_GETFL)
         _ = fcntl(listener.fd, F_SETFL, flags | O_NONBLOCK)  // workers race for each connection; losers go back to waiting
+        exclusiveWait = handoff.flatMap { ExclusiveWait(listener: listener.fd, queue: $0) }
         slot?.set(.idle)
         LogOutput.holding = true
         defer { LogOutput.flush() }
@@ -142,10 +145,10 @@ final class Worker {
         let keptBase = fds.count
         fds += kept.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
         // Held log lines go out when nothing is waiting; under load something nearly always is.
-        var ready = LogOutput.hasHeldLines ? Signals.wait(&fds, milliseconds: 0) : 0
+        var ready = LogOutput.hasHeldLines ? wait(&fds, milliseconds: 0) : 0
         if ready == 0 {
             LogOutput.flush()
-            ready = Signals.wait(&fds, milliseconds: waitLimitMilliseconds())
+            ready = wait(&fds, milliseconds: waitLimitMilliseconds())
         }
         handleSignals()
         if ready == 0 && getppid() == 1 && !isSingle { stopping = true }  // the master is gone
@@ -153,6 +156,7 @@ final class Worker {
         // (serveKeptUntilClosed serves them without one); served from here, a connection was closed after its
         // response, and a POST nginx had just sent on it failed (502: CI saw it in a reload under writes).
         guard ready > 0, !leaving else {
+            if ready > 0 { passOnSharedWork(fds) }
             closeExpiredKeptConnections()
             return nil
         }
@@ -164,10 +168,14 @@ final class Worker {
             kept[index].waiting = fds[keptBase + index].revents != 0 ? (kept[index].waiting ?? now) : nil
         }
         closeExpiredKeptConnections()
-        // On a tie, kept connections first (nginx already counts on them), then the master's queue.
+        // On a tie, kept connections first (nginx already counts on them), then the master's queue. A worker
+        // woken by an exclusive wait takes from the socket or the queue whenever either has work (its wake-up
+        // may have been that work's only one); a request on its kept connection then goes to the master, as
+        // when it takes older work.
         let oldest = kept.indices.filter { kept[$0].waiting != nil }.min { kept[$0].waiting! < kept[$1].waiting! }
         let others = [listenerWaiting, handoffWaiting].compactMap { $0 }.min()
-        if let oldest, others.map({ kept[oldest].waiting! <= $0 }) ?? true {
+        let sharedFirst = exclusiveWait != nil && others != nil
+        if let oldest, !sharedFirst, others.map({ kept[oldest].waiting! <= $0 }) ?? true {
             let fd = kept.remove(at: oldest).fd
             parkKeptConnections()
             return fd
@@ -176,6 +184,19 @@ final class Worker {
         guard let taken = fromHandoff ? takeFromHandoff() : takeFromListener() else { return nil }
         parkKeptConnections()
         return taken
+    }
+
+    private func wait(_ fds: inout [pollfd], milliseconds: Int) -> Int32 {
+        if exclusiveWait != nil { return exclusiveWait!.wait(&fds, milliseconds: milliseconds) }
+        return Signals.wait(&fds, milliseconds: milliseconds)
+    }
+
+    /// Leaving just as an exclusive wait woke us: the connection that woke us may have had no other wake-up,
+    /// so it goes to the master, which passes it to the queue (one more wake-up, for a worker that stays).
+    private func passOnSharedWork(_ fds: [pollfd]) {
+        guard exclusiveWait != nil else { return }
+        if fds[1].revents != 0, let fd = takeFromHandoff() { park(fd) }
+        if fds[0].revents != 0, let fd = acceptConnection() { park(fd) }
     }
 
     private func takeFromListener() -> Int32? {
