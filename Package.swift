@@ -2,7 +2,7 @@
 import PackageDescription
 
 // perch: a JSON API served as a pre-forked FastCGI pool behind nginx.
-// Module arrows follow DESIGN.md: shims <- FastCGI/MariaDB/Sodium, Web stands alone, App uses all, perch uses App.
+// Module arrows (Sources/README.md): shims <- FastCGI/MariaDB/Sodium, JSON <- Web/Sodium, App uses all, perch uses App.
 let package = Package(
     name: "perch",
     platforms: [.macOS(.v13)],
@@ -26,9 +26,11 @@ let package = Package(
                 "CFastCGI",
                 .product(name: "Logging", package: "swift-log")
             ]),
+        .target(name: "JSON"),
         .target(
             name: "Web",
             dependencies: [
+                "JSON",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log")
             ]),
@@ -38,7 +40,7 @@ let package = Package(
                 "CMariaDB",
                 .product(name: "Logging", package: "swift-log")
             ]),
-        .target(name: "Sodium", dependencies: ["CSodium"]),
+        .target(name: "Sodium", dependencies: ["CSodium", "JSON"]),
         .target(
             name: "App",
             dependencies: [

@@ -77,8 +77,8 @@ final class HTTPBridge: FastCGIHandler {
         var headers: [(name: String, value: String)] = []
         headers.reserveCapacity(response.headerFields.count + 1)
         for field in response.headerFields { headers.append((field.name.rawName, field.value)) }
-        if response.headerFields[.contentLength] == nil {
-            headers.append((name: "Content-Length", value: "\(response.body.count)"))
+        if !response.headerFields.contains(.contentLength) {
+            headers.append((name: "Content-Length", value: String(response.body.count)))
         }
         return FastCGIResponse(status: response.status.code, reason: response.status.reasonPhrase, headers: headers, body: response.body)
     }

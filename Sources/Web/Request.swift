@@ -28,6 +28,9 @@ public struct Request: Sendable {
     }
 
     public var method: HTTPRequest.Method { head.method }
+    /// The first field named `name`. HTTPFields' subscript joins every field of the name into a new String,
+    /// which copied a bearer token on each of the three reads a request made.
+    public func firstValue(of name: HTTPField.Name) -> String? { head.headerFields.first { $0.name == name }?.value }
     public var headerFields: HTTPFields { head.headerFields }
     /// Path and query as sent.
     public var uri: String { head.path ?? "/" }
@@ -91,7 +94,7 @@ public struct Request: Sendable {
 
     /// The bearer token of the Authorization header, if it has that scheme.
     public var bearerToken: String? {
-        guard let auth = head.headerFields[.authorization] else { return nil }
+        guard let auth = firstValue(of: .authorization) else { return nil }
         let parts = auth.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
         let token = parts[1].trimmingSpaces()

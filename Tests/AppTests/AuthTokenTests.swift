@@ -37,7 +37,7 @@ import Web
         signature[5] = signature[5] == "A" ? "B" : "A"
         try expectRejected(app, "\(parts[0]).\(parts[1]).\(String(signature))")
         // the same signature over claims naming another user
-        var claims = try JSONDecoder().decode(JWTClaims.self, from: Data(Base64URL.decode(parts[1])!))
+        var claims = try JWTClaims(json: JSONValue.parse(Base64URL.decode(parts[1])!))
         claims.sub = "\(other)"
         let payload = Base64URL.encode(Array(try JSONEncoder().encode(claims)))
         try expectRejected(app, "\(parts[0]).\(payload).\(parts[2])")

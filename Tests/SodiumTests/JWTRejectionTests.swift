@@ -104,6 +104,9 @@ import Testing
     let header = #"{"alg":"HS256","kid":"k1"}"#
     let good = forge(header: header, payload: validPayload, key: key)
     #expect(try signer.verify(good, now: testNow) == claims())
+    // Optional claims may be null, a kid too; members we do not know are ignored.
+    let withNulls = #"{"sub":"42","sid":"sess-1","iat":1700000000,"exp":1700000900,"jti":"jti-1","iss":null,"scope":null,"x":{"y":[1]}}"#
+    #expect(try signer.verify(forge(header: #"{"alg":"HS256","kid":null}"#, payload: withNulls, key: key), now: testNow) == claims())
     let bad = [
         #"{"sid":"sess-1","iat":1700000000,"exp":1700000900,"jti":"jti-1"}"#,  // no sub
         #"{"sub":"42","sid":"sess-1","iat":1700000000,"jti":"jti-1"}"#,  // no exp
@@ -117,6 +120,10 @@ import Testing
         #"{"sub":"42","sid":"sess-1","iat":1700000000,"exp":1e400,"jti":"jti-1"}"#,  // out of range
         #"{"sub":"","sid":"sess-1","iat":1700000000,"exp":1700000900,"jti":"jti-1"}"#,  // empty sub
         #"{"sub":"42","sid":"sess-1","iat":1700000000,"exp":1700000900,"jti":"jti-1","aud":7}"#,
+        #"{"sub":"42","sid":"sess-1","iat":1700000000,"exp":1700000900,"jti":"jti-1","aud":["perch-api",7]}"#,
+        #"{"sub":"42","sid":"sess-1","iat":1700000000,"exp":1700000900,"jti":"jti-1","scope":["posts:write"]}"#,
+        #"{"sub":null,"sid":"sess-1","iat":1700000000,"exp":1700000900,"jti":"jti-1"}"#,  // null as a required claim
+        #"{"sub":"42","sid":"sess-1","iat":1700000000,"exp":99999999999999999999,"jti":"jti-1"}"#,  // beyond Int64
         #"["sub"]"#, "null", "not json"
     ]
     for payload in bad {

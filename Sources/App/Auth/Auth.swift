@@ -39,6 +39,7 @@ struct BearerAuth: RouteSecurity {
 
     /// 401 without a valid token of a live session, 403 when the user is inactive.
     func authenticate(_ request: Request, _ context: AppContext) throws -> CurrentUser {
+        if let claims = context.tokenClaims { return try context.caller(claims: claims) }
         guard let token = request.bearerToken else { throw HTTPError.unauthorized("Not authenticated") }
         return try context.caller(token: token)
     }
@@ -63,6 +64,7 @@ struct OptionalBearerAuth: RouteSecurity {
     var security: Security { .optionalBearer }
 
     func authenticate(_ request: Request, _ context: AppContext) throws -> CurrentUser? {
+        if let claims = context.tokenClaims { return try context.caller(claims: claims) }
         guard let token = request.bearerToken else { return nil }
         return try context.caller(token: token)
     }
@@ -85,9 +87,15 @@ extension AppContext {
     /// their roles) in one query, so logout, revocation, deactivation, deletion and a role taken away take
     /// effect at once.
     func caller(token: String) throws -> CurrentUser {
+        guard let claims = try? config.auth.signer.verify(token, now: now) else { throw HTTPError.unauthorized("Could not validate credentials") }
+        return try caller(claims: claims)
+    }
+
+    /// The caller of a token whose claims have been verified (by `caller(token:)`, or by the rate limit
+    /// before the route ran).
+    func caller(claims: JWTClaims) throws -> CurrentUser {
         let invalid = HTTPError.unauthorized("Could not validate credentials")
-        guard let claims = tokenClaims ?? (try? config.auth.signer.verify(token, now: now)),
-            let userID = Int64(claims.sub), let sessionID = Int64(claims.sid),
+        guard let userID = Int64(claims.sub), let sessionID = Int64(claims.sid),
             let session = try AuthRepository(database()).liveSessionUser(sessionID: sessionID, userID: userID, now: now)
         else { throw invalid }
         let user = session.user

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import JSON
 
 /// Signs and verifies compact JWS tokens (RFC 7515/7519) with one configured algorithm.
 ///
@@ -73,12 +74,8 @@ public struct JWTSigner: Sendable {
             let signature = Base64URL.decode(utf8: parts[2])
         else { throw JWTError.malformed }
 
-        guard let header = try? JSONDecoder().decode(Header.self, from: Data(headerJSON)) else {
-            throw JWTError.malformed
-        }
+        let header = try Header(json: headerJSON)
         guard header.alg == algorithm.rawValue else { throw JWTError.unsupportedAlgorithm }
-        // We implement no header extensions, so a token that demands one must be refused (RFC 7515 §4.1.11).
-        guard !header.hasCrit else { throw JWTError.malformed }
 
         let candidates = header.kid.map { kid in keys.filter { $0.kid == kid } } ?? keys
         guard !candidates.isEmpty else { throw JWTError.unknownKey }
@@ -87,9 +84,8 @@ public struct JWTSigner: Sendable {
             throw JWTError.badSignature
         }
 
-        guard let claims = try? JSONDecoder().decode(JWTClaims.self, from: Data(payloadJSON)) else {
-            throw JWTError.invalidClaims
-        }
+        guard let payload = try? JSONValue.parse(payloadJSON) else { throw JWTError.invalidClaims }
+        let claims = try JWTClaims(json: payload)
         try check(claims, now: Int(now.timeIntervalSince1970.rounded(.down)))
         return claims
     }
@@ -107,11 +103,10 @@ public struct JWTSigner: Sendable {
 }
 
 /// The JOSE header: `alg` must be a string; `kid`, when present, too.
-private struct Header: Codable {
+private struct Header: Encodable {
     var alg: String
     var typ: String?
     var kid: String?
-    var hasCrit = false
 
     init(alg: String, typ: String?, kid: String?) {
         self.alg = alg
@@ -119,20 +114,19 @@ private struct Header: Codable {
         self.kid = kid
     }
 
-    private enum CodingKeys: String, CodingKey { case alg, typ, kid, crit }
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        alg = try c.decode(String.self, forKey: .alg)
-        typ = try? c.decodeIfPresent(String.self, forKey: .typ)
-        kid = try c.decodeIfPresent(String.self, forKey: .kid)
-        hasCrit = c.contains(.crit)
-    }
-
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(alg, forKey: .alg)
-        try c.encodeIfPresent(typ, forKey: .typ)
-        try c.encodeIfPresent(kid, forKey: .kid)
+    /// Read before the signature is checked: anything but an object with a string `alg` (and a string or
+    /// null `kid`) is malformed, and so is `crit`: we implement no header extensions, so a token that demands
+    /// one must be refused (RFC 7515 §4.1.11). `typ` is informational and not checked.
+    init(json bytes: [UInt8]) throws {
+        guard let json = try? JSONValue.parse(bytes), case .string(let alg)? = json["alg"], json["crit"] == nil else {
+            throw JWTError.malformed
+        }
+        switch json["kid"] {
+        case nil, .null?: kid = nil
+        case .string(let value)?: kid = value
+        default: throw JWTError.malformed
+        }
+        self.alg = alg
+        typ = nil
     }
 }

@@ -10,7 +10,7 @@ public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddlewa
         // added on the way out, instead of a copy and then growth at each.
         response.headerFields.reserveCapacity(response.headerFields.count + 3)
         response.headerFields[.xContentTypeOptions] = "nosniff"
-        if request.headerFields[.authorization] != nil || (response.route?.sensitive ?? isSensitive(request)) {
+        if request.headerFields.contains(.authorization) || (response.route?.sensitive ?? isSensitive(request)) {
             response.headerFields[.cacheControl] = "no-store"
         }
         return response

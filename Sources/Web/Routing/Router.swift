@@ -18,6 +18,9 @@ public final class Router<Context: RequestContext>: RouteBuilder {
     /// Nodes of routes without parameters by their path as sent (`/api/v1/health`): one dictionary step
     /// instead of splitting and walking the path. The trie would find the same node: literals come first.
     private var literalPaths: [String: TrieNode<Route<Context>>] = [:]
+    /// Bit `length % 64` is set for the length of every key of `literalPaths`: most other paths skip hashing
+    /// for a lookup that would miss.
+    private var literalLengths: UInt64 = 0
     private(set) var routes: [Route<Context>] = []
 
     public init() {}
@@ -29,7 +32,10 @@ public final class Router<Context: RequestContext>: RouteBuilder {
 
     func add(_ route: Route<Context>) {
         let node = root.insert(route.pattern, method: route.method, value: route)
-        if route.pattern.parameters.isEmpty { literalPaths[route.pattern.template] = node }
+        if route.pattern.parameters.isEmpty {
+            literalPaths[route.pattern.template] = node
+            literalLengths |= 1 << UInt64(route.pattern.template.utf8.count % 64)
+        }
         routes.append(route)
     }
 
@@ -41,16 +47,19 @@ public final class Router<Context: RequestContext>: RouteBuilder {
 
     func match(_ request: Request) -> Match {
         let path = request.path
-        var captured: [String] = []
-        let found: TrieNode<Route<Context>>?
-        if let literal = literalPaths[path], !path.utf8.contains(UInt8(ascii: "%")) {
-            found = literal
-        } else {
-            let segments = PathPattern.split(path).map { FormURLEncoding.decode($0, plusIsSpace: false) }
-            found = root.find(segments[...], &captured)
+        if literalLengths & (1 << UInt64(path.utf8.count % 64)) != 0, let node = literalPaths[path], !path.utf8.contains(UInt8(ascii: "%")) {
+            return match(request.method, at: node, captured: [])
         }
-        guard let node = found else { return .notFound }
-        let method = request.method
+        var segments = PathPattern.split(path)
+        // Segments are compared decoded; most paths have nothing to decode and keep their views into `path`.
+        if path.utf8.contains(UInt8(ascii: "%")) { segments = segments.map { Substring(FormURLEncoding.decode($0, plusIsSpace: false)) } }
+        var captured: [Substring] = []
+        captured.reserveCapacity(segments.count)
+        guard let node = root.find(segments[...], &captured) else { return .notFound }
+        return match(request.method, at: node, captured: captured)
+    }
+
+    private func match(_ method: HTTPRequest.Method, at node: TrieNode<Route<Context>>, captured: [Substring]) -> Match {
         let route = node.value(for: method) ?? (method == .head ? node.value(for: .get) : nil)
         guard let route else {
             var allow: [HTTPRequest.Method] = []
@@ -61,7 +70,7 @@ public final class Router<Context: RequestContext>: RouteBuilder {
             return .methodNotAllowed(allow)
         }
         let names = route.pattern.parameters.map(\.name)
-        return .found(route, Parameters(Array(zip(names, captured))))
+        return .found(route, Parameters(zip(names, captured).map { ($0, String($1)) }))
     }
 
     /// Every route, in registration order (`RouteInfo.index`).

@@ -1,9 +1,10 @@
 import HTTPTypes
 
-/// Routes by path segment: lookup costs one dictionary step per segment, whatever the number of routes.
-/// A literal segment beats a parameter; when a literal branch leads nowhere the parameter branch is tried.
+/// Routes by path segment: lookup costs one step per segment, whatever the number of routes. A literal
+/// segment beats a parameter; when a literal branch leads nowhere the parameter branch is tried.
 final class TrieNode<Value> {
-    var literals: [String: TrieNode] = [:]
+    /// A node has a handful of literal children: comparing bytes beats hashing the segment for a dictionary.
+    var literals: [(segment: String, node: TrieNode)] = []
     var parameter: TrieNode?
     /// Routes ending here, in registration order.
     var routes: [(HTTPRequest.Method, Value)] = []
@@ -15,8 +16,13 @@ final class TrieNode<Value> {
         for segment in pattern.segments {
             switch segment {
             case .literal(let s):
-                if node.literals[s] == nil { node.literals[s] = TrieNode() }
-                node = node.literals[s]!
+                if let existing = node.literals.first(where: { $0.segment == s }) {
+                    node = existing.node
+                } else {
+                    let child = TrieNode()
+                    node.literals.append((s, child))
+                    node = child
+                }
             case .parameter:
                 if node.parameter == nil { node.parameter = TrieNode() }
                 node = node.parameter!
@@ -34,10 +40,13 @@ final class TrieNode<Value> {
     }
 
     /// The node for decoded path segments and the values of its parameter segments.
-    func find(_ segments: ArraySlice<String>, _ captured: inout [String]) -> TrieNode? {
+    func find(_ segments: ArraySlice<Substring>, _ captured: inout [Substring]) -> TrieNode? {
         guard let first = segments.first else { return routes.isEmpty ? nil : self }
         let rest = segments.dropFirst()
-        if let next = literals[first], let found = next.find(rest, &captured) { return found }
+        let length = first.utf8.count
+        for literal in literals where literal.segment.utf8.count == length && literal.segment == first {
+            if let found = literal.node.find(rest, &captured) { return found }
+        }
         if let param = parameter, !first.isEmpty {
             captured.append(first)
             if let found = param.find(rest, &captured) { return found }

@@ -1,6 +1,6 @@
 // Compact JSON serialisation. Non-finite doubles have no JSON form and are written as null.
-enum JSONWriter {
-    static func write(_ value: JSONValue, into out: inout [UInt8]) {
+public enum JSONWriter {
+    public static func write(_ value: JSONValue, into out: inout [UInt8]) {
         switch value {
         case .null: out += "null".utf8
         case .bool(let b): out += (b ? "true" : "false").utf8
@@ -38,7 +38,7 @@ enum JSONWriter {
 
     /// Runs of bytes that need no escape are copied whole: a byte-by-byte append was a third of a list
     /// page's CPU.
-    static func writeString(_ s: String, into out: inout [UInt8]) {
+    public static func writeString(_ s: String, into out: inout [UInt8]) {
         var s = s
         out.append(UInt8(ascii: "\""))
         s.withUTF8 { utf8 in
