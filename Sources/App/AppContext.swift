@@ -50,9 +50,20 @@ public struct AppContext: RequestContext {
     /// "Now" for this request, read once so that every check in it agrees.
     public let now: Date
     /// The bearer token's claims once the rate limit verified them (the session check then does not again).
-    var tokenClaims: JWTClaims? = nil
+    var tokenClaims: JWTClaims? {
+        get { verifiedToken?.claims }
+        set { verifiedToken = newValue.map(VerifiedToken.init) }
+    }
+    /// Boxed: every middleware layer copies the context, and unboxed the claims (six Strings and more) made
+    /// each copy larger, for every request, and retained each String, for an authenticated one.
+    var verifiedToken: VerifiedToken? = nil
 
     public var config: AppConfiguration { services.config }
     public func database() throws -> Connection { try services.database() }
     public var passwords: Passwords { services.passwords }
+}
+
+final class VerifiedToken: Sendable {
+    let claims: JWTClaims
+    init(_ claims: JWTClaims) { self.claims = claims }
 }
