@@ -203,3 +203,41 @@ let twoFiles = [
 extension MigrationStatus.State {
     var isPending: Bool { self == .pending }
 }
+
+/// The roles migration (0009) on a database that already has users, as an upgrade meets it.
+@Suite struct RolesMigrationTests {
+    @Test func existingUsersBecomeMembersAndSuperusersStayAdmins() throws {
+        let all = try FileManager.default.contentsOfDirectory(atPath: PrivateMariaDB.migrationsDirectory.path).filter { $0.hasSuffix(".sql") }.sorted()
+        let rolesFile = try #require(all.first { $0.hasPrefix("0009_") })
+        let before = all.filter { $0 < rolesFile }
+        func contents(_ name: String) throws -> String {
+            try String(contentsOf: PrivateMariaDB.migrationsDirectory.appendingPathComponent(name), encoding: .utf8)
+        }
+        let folder = try MigrationFolder(Dictionary(uniqueKeysWithValues: try before.map { ($0, try contents($0)) }))
+        let db = try freshConnection()
+        let migrator = Migrator(connection: db, directory: folder.url)
+        #expect(try migrator.migrate() == before)
+
+        // A live table: rows, one of them a superuser, and a session made before scopes existed.
+        let now = Date()
+        var ids: [Int64] = []
+        for (index, superuser) in [false, true, false].enumerated() {
+            let user = try db.execute(
+                "INSERT INTO users (email, hashed_password, is_superuser, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                [.string("user\(index)@example.com"), "x", .int(superuser ? 1 : 0), .date(now), .date(now)])
+            ids.append(user.lastInsertID)
+        }
+        try db.execute(
+            "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            [7, .int(ids[0]), .date(now), .date(now.addingTimeInterval(3600))])
+
+        // ALGORITHM=INSTANT in the file: MariaDB refuses the statement rather than copy the table, so applying it
+        // to rows shows no table copy and no long lock.
+        try folder.write(rolesFile, try contents(rolesFile))
+        #expect(try migrator.migrate() == [rolesFile])
+        let rows = try db.query("SELECT id, roles, is_superuser FROM users ORDER BY id")
+        #expect(try rows.map { try $0.get("roles", as: String.self) } == ["member", "member", "member"])
+        #expect(try rows.map { try $0.get("is_superuser", as: Bool.self) } == [false, true, false])  // admin is is_superuser
+        #expect(try db.query("SELECT scope FROM sessions WHERE id = 7")[0]["scope"] == .null)
+    }
+}
