@@ -134,7 +134,7 @@ import Web
     @Test func everyGuardedRouteAnswersEachCallerAsItsPermissionsSay() throws {
         let app = try TestApp()
         let guarded = Set(
-            (try app.application.openAPIDocument["paths"]?.objectValue ?? []).flatMap { path, item in
+            (app.application.openAPIDocument["paths"]?.objectValue ?? []).flatMap { path, item in
                 (item.objectValue ?? []).filter { $0.1["security"] != nil }.map { "\($0.0.uppercased()) \(path)" }
             })
         #expect(Set(Self.table.map { "\($0.method.rawValue) \($0.template)" }) == guarded, "a guarded route without rows, or a row for no route")

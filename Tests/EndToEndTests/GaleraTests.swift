@@ -57,7 +57,7 @@ struct GaleraTests {
         let rig = try ClusterRig(cluster: cluster)
         let admin = try cluster.adminConnection(0)
         defer {
-            try? admin.execute("SET GLOBAL wsrep_reject_queries = NONE")
+            _ = try? admin.execute("SET GLOBAL wsrep_reject_queries = NONE")
             admin.close()
         }
         let readiness = Locked([Int]())
@@ -116,7 +116,7 @@ struct GaleraTests {
         let movedID = try #require(try moved.json()["id"]?.intValue)
         let admin = try cluster.adminConnection(0)
         defer {
-            try? admin.execute("SET GLOBAL wsrep_reject_queries = NONE")
+            _ = try? admin.execute("SET GLOBAL wsrep_reject_queries = NONE")
             admin.close()
         }
         // A plain read on node 1 now misses the write: the lag is real. (Not through Connection, which would

@@ -7,7 +7,7 @@ import Testing
 @Suite struct CGIParamsTests {
     private func params(_ entries: [String]) -> CGIParams {
         // As libfcgi hands them over: C strings, then a nil.
-        var environment: [UnsafeMutablePointer<CChar>?] = entries.map { strdup($0) } + [nil]
+        let environment: [UnsafeMutablePointer<CChar>?] = entries.map { strdup($0) } + [nil]
         defer { environment.forEach { free($0) } }
         return environment.withUnsafeBufferPointer { CGIParams(environment: $0.baseAddress!) }
     }

@@ -13,7 +13,7 @@ public func curl(
 ) throws -> CurlResponse {
     var arguments = ["/usr/bin/curl", "-s", "-i", "--max-time", "\(Int(seconds))", "-X", method] + options + [url]
     for (name, value) in headers { arguments += ["-H", "\(name): \(value)"] }
-    if let body { arguments += ["--data-binary", "@-"] }
+    if body != nil { arguments += ["--data-binary", "@-"] }
     let result = try run(arguments, input: body, seconds: seconds + 5)
     let parts = result.output.components(separatedBy: "\r\n\r\n")
     guard result.status == 0, parts.count >= 2 else { throw SupportError("curl \(url) failed (\(result.status)): \(result.output)") }
