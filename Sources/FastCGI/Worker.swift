@@ -193,8 +193,11 @@ final class Worker {
 
     /// Leaving just as an exclusive wait woke us: the connection that woke us may have had no other wake-up,
     /// so it goes to the master, which passes it to the queue (one more wake-up, for a worker that stays).
+    /// Not when the pool stops (TERM, INT): no worker stays, the master closes what it holds, and a connection
+    /// taken from the socket would be reset with nginx's request in it (502s in a restart under load); left in
+    /// the backlog, it waits for the next start on the socket systemd keeps.
     private func passOnSharedWork(_ fds: [pollfd]) {
-        guard exclusiveWait != nil else { return }
+        guard exclusiveWait != nil, !stopping else { return }
         if fds[1].revents != 0, let fd = takeFromHandoff() { park(fd) }
         if fds[0].revents != 0, let fd = acceptConnection() { park(fd) }
     }
