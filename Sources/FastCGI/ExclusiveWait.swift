@@ -9,9 +9,13 @@ import Glibc
 /// is not sleeping in epoll_wait (busy, or stopped), so a stopped worker never swallows one.
 ///
 /// A worker woken this way owns that wake-up: it must take work from the listening socket or the queue when
-/// either has some (see Worker.nextConnection), else what woke it waits until the next wake-up while other
-/// workers sleep. The connection a worker holds for its linger is registered only for the wait itself.
+/// either has some (see Worker.nextConnection). epoll learns that a source is ready only from the wake-up
+/// itself, so when the worker that got it cannot act (SIGSTOPped or killed just then), no other worker hears
+/// of that work until the next connection. So an idle worker sleeps at most `recheckMilliseconds` and then
+/// looks with a plain poll: such work waits at most that long (the pool tests' stopped worker met this when
+/// the machine was busy). The connection a worker holds for its linger is registered only for the wait itself.
 struct ExclusiveWait {
+    static let recheckMilliseconds = 100
     private let epoll: Int32
     private var events = [epoll_event](repeating: epoll_event(), count: 4)
 

@@ -187,8 +187,10 @@ final class Worker {
     }
 
     private func wait(_ fds: inout [pollfd], milliseconds: Int) -> Int32 {
-        if exclusiveWait != nil { return exclusiveWait!.wait(&fds, milliseconds: milliseconds) }
-        return Signals.wait(&fds, milliseconds: milliseconds)
+        guard exclusiveWait != nil else { return Signals.wait(&fds, milliseconds: milliseconds) }
+        let ready = exclusiveWait!.wait(&fds, milliseconds: min(milliseconds, ExclusiveWait.recheckMilliseconds))
+        guard ready == 0 && milliseconds > 0 else { return ready }
+        return Signals.wait(&fds, milliseconds: 0)  // what no wake-up reached us about (see ExclusiveWait)
     }
 
     /// Leaving just as an exclusive wait woke us: the connection that woke us may have had no other wake-up,
