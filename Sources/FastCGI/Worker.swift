@@ -44,6 +44,10 @@ final class Worker {
     private var handoffWaiting: Int64?
     /// In a pool: how we sleep while idle, one worker woken per connection (nil: poll, as a single worker does).
     private var exclusiveWait: ExclusiveWait?
+    /// A wake-up brought us nothing to take: another worker took that work, and the work its own wake-up was
+    /// for may now wait with no one told (epoll tells one worker per wake-up). The next wait looks with a plain
+    /// poll first.
+    private var lookEverywhere = false
     /// How long an idle worker keeps the connection it just served before handing it to the master: nginx
     /// mostly sends its next request on the connection it used last, and within this time that request
     /// costs no trip through the master. Short, because a worker that is idle but not running (stopped,
@@ -188,6 +192,11 @@ final class Worker {
 
     private func wait(_ fds: inout [pollfd], milliseconds: Int) -> Int32 {
         guard exclusiveWait != nil else { return Signals.wait(&fds, milliseconds: milliseconds) }
+        if lookEverywhere {
+            lookEverywhere = false
+            let ready = Signals.wait(&fds, milliseconds: 0)
+            if ready != 0 { return ready }
+        }
         let ready = exclusiveWait!.wait(&fds, milliseconds: min(milliseconds, ExclusiveWait.recheckMilliseconds))
         guard ready == 0 && milliseconds > 0 else { return ready }
         return Signals.wait(&fds, milliseconds: 0)  // what no wake-up reached us about (see ExclusiveWait)
@@ -207,12 +216,16 @@ final class Worker {
     private func takeFromListener() -> Int32? {
         guard listenerWaiting != nil else { return nil }
         listenerWaiting = nil  // the next connection in the backlog queues behind what is waiting now
-        return acceptConnection()
+        let fd = acceptConnection()
+        if fd == nil { lookEverywhere = true }
+        return fd
     }
 
     private func takeFromHandoff() -> Int32? {
         handoffWaiting = nil
-        return handoff.flatMap(Handoff.receive)  // nil: another idle worker was quicker
+        let fd = handoff.flatMap(Handoff.receive)  // nil: another idle worker was quicker
+        if fd == nil { lookEverywhere = true }
+        return fd
     }
 
     /// How long to wait for work: up to the end of the linger of a connection we hold, else a second.
