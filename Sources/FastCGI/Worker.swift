@@ -191,14 +191,16 @@ final class Worker {
     }
 
     private func wait(_ fds: inout [pollfd], milliseconds: Int) -> Int32 {
-        guard exclusiveWait != nil else { return Signals.wait(&fds, milliseconds: milliseconds) }
+        // A look that cannot sleep needs no exclusive wake-up: a plain poll is one system call, where the epoll
+        // set costs three with a lingering connection (add, wait, delete). Under load most looks are these.
+        guard exclusiveWait != nil, milliseconds > 0 else { return Signals.wait(&fds, milliseconds: milliseconds) }
         if lookEverywhere {
             lookEverywhere = false
             let ready = Signals.wait(&fds, milliseconds: 0)
             if ready != 0 { return ready }
         }
         let ready = exclusiveWait!.wait(&fds, milliseconds: min(milliseconds, ExclusiveWait.recheckMilliseconds))
-        guard ready == 0 && milliseconds > 0 else { return ready }
+        guard ready == 0 else { return ready }
         return Signals.wait(&fds, milliseconds: 0)  // what no wake-up reached us about (see ExclusiveWait)
     }
 
