@@ -13,6 +13,43 @@ import Testing
         #expect(RFC3339.format(Date(timeIntervalSince1970: -1)) == "1969-12-31T23:59:59.000000Z")
     }
 
+    /// The calendar arithmetic against glibc's gmtime_r (what `format` used before): every day of 1968-2104
+    /// (leap days, year ends, 2100 not leap), 400-year cycles on both sides of 1970, fractions that round both ways.
+    @Test func agreesWithGmtime() {
+        var instants: [Double] = []
+        for day in Int64(-730)...Int64(49_000) { instants.append(Double(day * 86_400 + (day * 7_919) % 86_400)) }
+        for day in stride(from: Int64(-800_000), through: 3_000_000, by: 997) { instants.append(Double(day * 86_400 - 1)) }
+        for year in [-4001, -1, 0, 1, 399, 400, 1600, 1900, 2000, 2024, 2100, 2400, 9999, 10_000, 12_345] {
+            let days = Double((Int64(year) - 1970) * 36_524_25 / 100_00)  // about Jan 1st of that year
+            for offset in stride(from: -3.0, through: 3.0, by: 1) { instants.append((days + offset) * 86_400 + 0.5) }
+        }
+        instants += [0.000_000_4, 0.000_000_5, 0.999_999_4, 0.999_999_6, -0.000_000_4, -0.5, -86_400.25, 1_709_164_799.999_999_9]
+        for t in instants {
+            let date = Date(timeIntervalSince1970: t)
+            #expect(RFC3339.format(date) == Self.gmtimeFormat(date), "\(t)")
+            var bytes: [UInt8] = Array("x".utf8)
+            RFC3339.write(date, into: &bytes)
+            #expect(bytes == Array(("x" + Self.gmtimeFormat(date)).utf8))
+        }
+    }
+
+    /// The previous implementation: gmtime_r's fields, zero-padded.
+    private static func gmtimeFormat(_ date: Date) -> String {
+        let t = date.timeIntervalSince1970
+        var seconds = Int64(t.rounded(.down))
+        var micros = Int64(((t - Double(seconds)) * 1_000_000).rounded())
+        if micros >= 1_000_000 {
+            seconds += 1
+            micros -= 1_000_000
+        }
+        var time = time_t(seconds)
+        var p = tm()
+        gmtime_r(&time, &p)
+        let year = Int64(p.tm_year) + 1900
+        return (year < 0 ? "-" : "")
+            + String(format: "%04lld-%02d-%02dT%02d:%02d:%02d.%06lldZ", abs(year), p.tm_mon + 1, p.tm_mday, p.tm_hour, p.tm_min, p.tm_sec, micros)
+    }
+
     @Test func readsWhatItWritesAndOffsets() throws {
         let date = Date(timeIntervalSince1970: 1_795_860_930.123456)
         let back = try #require(RFC3339.parse(RFC3339.format(date)))

@@ -334,7 +334,12 @@ extension FieldKind where V == Date {
                     return nil
                 }
                 return d
-            }, encode: { .string(RFC3339.format($0)) }, write: { writeString(RFC3339.format($0), &$1) },
+            }, encode: { .string(RFC3339.format($0)) },
+            write: { date, out in  // digits and punctuation only: nothing to escape
+                out.append(UInt8(ascii: "\""))
+                RFC3339.write(date, into: &out)
+                out.append(UInt8(ascii: "\""))
+            },
             jsonSchema: { _ in ["type": "string", "format": "date-time"] })
     }
 }
