@@ -38,6 +38,43 @@ import Web
         #expect(try JSONValue.parse(expected) == .string(text))
     }
 
+    /// Every ASCII character at every position of strings around the 16-byte blocks the writer scans, in ASCII
+    /// and non-ASCII surroundings, against a byte-by-byte escaper; the result parses back to the same string.
+    @Test func everyCharacterIsEscapedAtEveryPosition() throws {
+        func reference(_ text: String) -> String {
+            var out = "\""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                case "\t": out += "\\t"
+                case "\u{0}"..."\u{1F}", "\u{7F}", "<", ">", "&":
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            return out + "\""
+        }
+        for filler in ["a", "é", "✓"] {
+            for length in [1, 15, 16, 17, 31, 32, 33, 47] {
+                for position in 0..<length {
+                    for value in UInt32(0)..<128 {
+                        var scalars = Array(repeating: Unicode.Scalar(filler)!, count: length)
+                        scalars[position] = Unicode.Scalar(value)!
+                        var text = ""
+                        text.unicodeScalars.append(contentsOf: scalars)
+                        let written = JSONValue.string(text).encodedString
+                        #expect(written == reference(text))
+                        #expect(try JSONValue.parse(written) == .string(text))
+                    }
+                }
+            }
+        }
+    }
+
     @Test(arguments: [
         (Int64(0), 1, "0"), (7, 1, "7"), (42, 4, "0042"), (-5, 3, "-005"), (123_456, 2, "123456"),
         (.max, 1, "9223372036854775807"), (.min, 1, "-9223372036854775808")
