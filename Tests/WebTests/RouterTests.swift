@@ -41,6 +41,23 @@ import Web
         #expect(try r.json()["detail"]?[0]?["type"] == "int_parsing_size")
     }
 
+    /// Plain digits take a shortcut (up to 18 of them); anything else the general parse: both agree on the edges.
+    @Test(arguments: [
+        ("007", "7"), ("+5", "5"), ("123456789012345678", "123456789012345678"), ("9223372036854775807", "9223372036854775807"),
+        ("00000000000000000042", "42"), ("-3", "greater_than"), ("0", "greater_than"), ("000", "greater_than"), ("4a", "int_parsing"),
+        ("a4", "int_parsing"), ("9223372036854775808", "int_parsing_size")
+    ])
+    func idSpellings(segment: String, expected: String) throws {
+        let r = try client.get("/api/v1/users/\(segment)", headers: [.authorization: "Bearer t"])
+        if let id = Int64(expected) {
+            #expect(r.status == .ok)
+            #expect(try r.json() == ["id": .int(id)])
+        } else {
+            #expect(r.status == .unprocessableContent)
+            #expect(try r.json()["detail"]?[0]?["type"] == .string(expected))
+        }
+    }
+
     @Test func unknownPathIs404() throws {
         let r = try client.get("/nope")
         #expect(r.status == .notFound)

@@ -77,8 +77,9 @@ struct PostController {
 
     func read(_ request: Request, _ context: AppContext, _ caller: CurrentUser?) throws -> Response {
         let post = try Self.visiblePost(request, context, caller: caller)
-        if let notModified = Conditional.notModified(request, etag: post.etag) { return notModified }
-        return Response.json(PostPublic(post)).with(etag: post.etag)
+        let etag = post.etag  // once: it is built from the id and version each time it is read
+        if let notModified = Conditional.notModified(request, etag: etag) { return notModified }
+        return Response.json(PostPublic(post)).with(etag: etag)
     }
 
     func replace(_ request: Request, _ context: AppContext, _ caller: CurrentUser, _ body: PostReplace) throws -> Response {

@@ -68,8 +68,9 @@ public struct PathPattern: Sendable, Equatable {
 
     /// Checks matched values against the declared types: 422 `int_parsing` / `greater_than` at ["path", name].
     func validate(_ values: Parameters, issues: inout [ValidationIssue]) {
-        for (name, type) in parameters where type != .string {
+        for case .parameter(let name, let type) in segments where type != .string {
             let raw = values[name] ?? ""
+            if let plain = plainDecimal(raw), type == .int || plain > 0 { continue }  // valid: no `loc` array to build
             let loc: [LocItem] = ["path", .key(name)]
             if let v = decodeInt64(.text(raw), loc, &issues), type == .id {
                 _ = IntBounds(gt: 0).check(v, .string(raw), loc, &issues)
@@ -97,8 +98,10 @@ public struct Parameters: Sendable {
 
     /// An integer parameter (already validated when declared `{name:int}` or `{name:id}`).
     public func int64(_ name: String) throws -> Int64 {
+        let raw = self[name] ?? ""
+        if let plain = plainDecimal(raw) { return plain }  // the common case, without building `loc` and `issues`
         var issues: [ValidationIssue] = []
-        guard let v = decodeInt64(.text(self[name] ?? ""), ["path", .key(name)], &issues) else { throw ValidationError(issues) }
+        guard let v = decodeInt64(.text(raw), ["path", .key(name)], &issues) else { throw ValidationError(issues) }
         return v
     }
 }

@@ -209,6 +209,7 @@ func decodeInt64(_ input: FieldInput, _ loc: [LocItem], _ issues: inout [Validat
         return i
     case .json: return fail("int_type", "Input should be a valid integer")
     case .text(let s):
+        if let i = plainDecimal(s) { return i }
         let t = s.trimmingSpaces()
         if let i = Int64(t) { return i }
         let digits = t.hasPrefix("-") || t.hasPrefix("+") ? t.dropFirst() : Substring(t)
@@ -216,6 +217,23 @@ func decodeInt64(_ input: FieldInput, _ loc: [LocItem], _ issues: inout [Validat
             return fail("int_parsing_size", "Unable to parse input string as an integer, exceeded maximum size")
         }
         return fail("int_parsing", "Input should be a valid integer, unable to parse string as an integer")
+    }
+}
+
+/// The value of 1 to 18 ASCII digits and nothing else (every such number fits an Int64), nil for any other text:
+/// the common form of an id in a path or query, read without `trimmingSpaces`' String and Character work (about
+/// 1,000 instructions a parameter). Other text takes `decodeInt64`'s general path, with the same result.
+func plainDecimal(_ text: String) -> Int64? {
+    var text = text
+    return text.withUTF8 { utf8 in
+        guard (1...18).contains(utf8.count) else { return nil }
+        var value: Int64 = 0
+        for byte in utf8 {
+            let digit = byte &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            value = value * 10 + Int64(digit)
+        }
+        return value
     }
 }
 
