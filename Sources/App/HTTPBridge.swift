@@ -24,7 +24,7 @@ final class HTTPBridge: FastCGIHandler {
         request.queueMicros = fastCGI.queueMicros
         // Settle the request id here, so the pool's scoreboard and the app's logs name the same one.
         let id = RequestID.resolve(request)
-        request.head.headerFields[.xRequestID] = id
+        request.head.headerFields.set(HTTPField(name: .xRequestID, value: id))
         fastCGI.reportRequestID(id)
         let response = application.respond(to: request, requestID: id)
         var answer = Self.fastCGIResponse(response)
@@ -54,9 +54,9 @@ final class HTTPBridge: FastCGIHandler {
         for (name, value) in headers {
             if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
         }
-        if let type = params["CONTENT_TYPE"], !type.isEmpty { fields[.contentType] = type }
-        if let length = params["CONTENT_LENGTH"], !length.isEmpty { fields[.contentLength] = length }
-        if fastCGI.bodyTooLarge, (Int(fields[.contentLength] ?? "") ?? 0) <= bodyLimit {
+        if let type = params["CONTENT_TYPE"], !type.isEmpty { fields.set(HTTPField(name: .contentType, value: type)) }
+        if let length = params["CONTENT_LENGTH"], !length.isEmpty { fields.set(HTTPField(name: .contentLength, value: length)) }
+        if fastCGI.bodyTooLarge, (Int(fields.value(of: .contentLength) ?? "") ?? 0) <= bodyLimit {
             fields[.contentLength] = "\(bodyLimit + 1)"  // the pool stopped reading: make the 413 certain
         }
         let method = HTTPRequest.Method(params["REQUEST_METHOD"] ?? "GET") ?? .get

@@ -55,7 +55,7 @@ public struct ETag: Equatable, Sendable, CustomStringConvertible {
 public enum Conditional {
     /// For GET/HEAD: a 304 (with the ETag) when If-None-Match matches the current tag (weakly) or is `*`.
     public static func notModified(_ request: Request, etag: ETag) -> Response? {
-        guard request.method == .get || request.method == .head, let header = request.headerFields[.ifNoneMatch] else { return nil }
+        guard request.method == .get || request.method == .head, let header = request.headerFields.value(of: .ifNoneMatch) else { return nil }
         let matches = ETag.parseList(header).map { $0.contains { $0.weaklyMatches(etag) } } ?? true
         return matches ? Response(status: .notModified, headerFields: [.eTag: etag.description]) : nil
     }
@@ -63,7 +63,7 @@ public enum Conditional {
     /// For writes: throws 412 `{"detail":"Precondition Failed"}` when If-Match is present and no member
     /// strongly matches the current tag (`*` matches any existing resource; `current` nil means none).
     public static func checkIfMatch(_ request: Request, current: ETag?) throws {
-        guard let header = request.headerFields[.ifMatch] else { return }
+        guard let header = request.headerFields.value(of: .ifMatch) else { return }
         guard let current else { throw HTTPError.preconditionFailed }
         guard let list = ETag.parseList(header) else { return }
         if !list.contains(where: { $0.stronglyMatches(current) }) { throw HTTPError.preconditionFailed }
@@ -74,7 +74,7 @@ extension Response {
     /// The same response with an ETag header.
     public func with(etag: ETag) -> Response {
         var r = self
-        r.headerFields[.eTag] = etag.description
+        r.headerFields.set(HTTPField(name: .eTag, value: etag.description))
         return r
     }
 }

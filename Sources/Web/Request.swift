@@ -59,7 +59,7 @@ public struct Request: Sendable {
     /// `application/json`. On bytes: media types are ASCII, and Character-wise trimming and lowercasing cost
     /// a JSON POST about 5% of its CPU.
     public var contentType: String? {
-        guard let raw = head.headerFields[.contentType] else { return nil }
+        guard let raw = head.headerFields.value(of: .contentType) else { return nil }
         let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
         var type = Array(raw.utf8.prefix { $0 != UInt8(ascii: ";") }.drop(while: isBlank))
         while let last = type.last, isBlank(last) { type.removeLast() }

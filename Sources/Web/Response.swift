@@ -42,7 +42,7 @@ public struct Response: Sendable {
 
     private static func json(body: [UInt8], status: HTTPResponse.Status, headers: HTTPFields) -> Response {
         var fields = headers
-        fields[.contentType] = jsonContentType
+        fields.set(.jsonContentType)
         return Response(status: status, headerFields: fields, body: body)
     }
 

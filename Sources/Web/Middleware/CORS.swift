@@ -8,7 +8,7 @@ public struct CORSMiddleware<Context: RequestContext>: RouterMiddleware {
     public init(_ config: CORSConfiguration) { self.config = config }
 
     public func handle(_ request: Request, context: Context, next: Responder<Context>) throws -> Response {
-        guard let origin = request.headerFields[.origin], config.allows(origin) else { return try next(request, context) }
+        guard let origin = request.headerFields.value(of: .origin), config.allows(origin) else { return try next(request, context) }
         if request.method == .options, request.headerFields[.accessControlRequestMethod] != nil {
             var fields = HTTPFields()
             fields[.accessControlAllowOrigin] = origin

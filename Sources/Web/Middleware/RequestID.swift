@@ -14,7 +14,7 @@ extension HTTPField.Name {
 /// new random one. The application resolves it before making the context; this middleware echoes it.
 public enum RequestID {
     public static func resolve(_ request: Request) -> String {
-        if let given = request.headerFields[.xRequestID], isValid(given) { return given }
+        if let given = request.headerFields.value(of: .xRequestID), isValid(given) { return given }
         return generate()
     }
 
@@ -49,7 +49,7 @@ public struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
     public func handle(_ request: Request, context: Context, next: Responder<Context>) throws -> Response {
         var response = try next(request, context)
-        response.headerFields[.xRequestID] = context.requestID
+        response.headerFields.set(HTTPField(name: .xRequestID, value: context.requestID))
         return response
     }
 }

@@ -9,9 +9,9 @@ public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddlewa
         // One copy of a shared response's fields, with room for this header, Cache-Control and the request id
         // added on the way out, instead of a copy and then growth at each.
         response.headerFields.reserveCapacity(response.headerFields.count + 3)
-        response.headerFields[.xContentTypeOptions] = "nosniff"
+        response.headerFields.set(.noSniff)
         if request.headerFields.contains(.authorization) || (response.route?.sensitive ?? isSensitive(request)) {
-            response.headerFields[.cacheControl] = "no-store"
+            response.headerFields.set(.noStore)
         }
         return response
     }
