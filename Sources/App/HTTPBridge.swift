@@ -67,19 +67,16 @@ final class HTTPBridge: FastCGIHandler {
 
     /// REQUEST_URI as nginx sends it; plain CGI servers may only give SCRIPT_NAME, PATH_INFO and QUERY_STRING.
     private static func uri(_ params: CGIParams) -> String {
-        if let uri = params["REQUEST_URI"], uri.hasPrefix("/") { return uri }
+        if let uri = params["REQUEST_URI"], uri.utf8.first == UInt8(ascii: "/") { return uri }  // bytes: hasPrefix goes by Characters
         let path = (params["SCRIPT_NAME"] ?? "") + (params["PATH_INFO"] ?? "")
         let query = params["QUERY_STRING"] ?? ""
         return (path.isEmpty ? "/" : path) + (query.isEmpty ? "" : "?" + query)
     }
 
     static func fastCGIResponse(_ response: Response) -> FastCGIResponse {
-        var headers: [(name: String, value: String)] = []
-        headers.reserveCapacity(response.headerFields.count + 1)
-        for field in response.headerFields { headers.append((field.name.rawName, field.value)) }
-        if !response.headerFields.contains(.contentLength) {
-            headers.append((name: "Content-Length", value: String(response.body.count)))
-        }
-        return FastCGIResponse(status: response.status.code, reason: response.status.reasonPhrase, headers: headers, body: response.body)
+        var answer = FastCGIResponse(status: response.status.code, reason: response.status.reasonPhrase, body: response.body)
+        for field in response.headerFields { answer.addHeader(name: field.name.rawName, value: field.value) }
+        if !response.headerFields.contains(.contentLength) { answer.addHeader(name: "Content-Length", value: String(response.body.count)) }
+        return answer
     }
 }

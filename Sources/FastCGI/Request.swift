@@ -49,65 +49,71 @@ public enum RequestStart {
 public struct FastCGIResponse {
     public var status: Int
     public var reason: String
-    public var headers: [(name: String, value: String)]
     public var body: [UInt8]
     /// For the metrics: the index of the route that answered in `PoolConfiguration.metricRoutes` (nil: none
     /// matched), and the outcome when the request was a login that failed or was throttled.
     public var route: Int?
     public var login: LoginOutcome?
+    /// The header lines as they go out (`Name: value` and CRLF each) in the first `linesCount` bytes: written
+    /// in place by `addHeader`, with no list of String pairs to make, keep and walk again. An Array's
+    /// append checks its capacity and uniqueness at each call, which cost more than the copying.
+    private var lines: [UInt8]
+    private var linesCount = 0
 
     public init(status: Int, reason: String, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
         self.reason = reason
-        self.headers = headers
         self.body = body
+        lines = [UInt8](repeating: 0, count: 512)  // an API answer's headers fit; grown when they do not
+        for (name, value) in headers { addHeader(name: name, value: value) }
     }
 
-    /// The CGI response head: `Status:` then the headers, CRLF-terminated (header injection is refused).
+    /// Adds the header `name: value`, unless either holds a CR or LF (header injection): then it is left out
+    /// and the answer is false.
+    @discardableResult
+    public mutating func addHeader(name: String, value: String) -> Bool {
+        var name = name
+        var value = value
+        return name.withUTF8 { name in
+            value.withUTF8 { value in
+                guard Self.isOneLine(name), Self.isOneLine(value) else { return false }
+                let count = name.count + value.count + 4
+                if lines.count - linesCount < count { lines += repeatElement(0, count: max(count, lines.count)) }
+                lines.withUnsafeMutableBufferPointer { buffer in
+                    let line = UnsafeMutableBufferPointer(rebasing: buffer[linesCount..<(linesCount + count)])
+                    _ = UnsafeMutableBufferPointer(rebasing: line[..<name.count]).initialize(fromContentsOf: name)
+                    line[name.count] = UInt8(ascii: ":")
+                    line[name.count + 1] = UInt8(ascii: " ")
+                    _ = UnsafeMutableBufferPointer(rebasing: line[(name.count + 2)..<(count - 2)]).initialize(fromContentsOf: value)
+                    line[count - 2] = 13
+                    line[count - 1] = 10
+                }
+                linesCount += count
+                return true
+            }
+        }
+    }
+
+    /// The CGI response head: `Status:` then the header lines and the empty line that ends them.
     public var head: [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(headers.reduce(reason.utf8.count + 16) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 })
-        Self.append("Status: ", to: &bytes)
-        Self.append(String(status), to: &bytes)
-        bytes.append(32)
-        Self.append(reason, to: &bytes)
-        Self.endLine(&bytes)
-        for (name, value) in headers {
-            let start = bytes.count
-            if Self.appendLine(name, to: &bytes) {
-                bytes.append(58)
-                bytes.append(32)
-                if Self.appendLine(value, to: &bytes) {
-                    Self.endLine(&bytes)
-                    continue
-                }
-            }
-            bytes.removeSubrange(start...)  // a CR or LF (header injection): the header is left out
-        }
-        Self.endLine(&bytes)
+        bytes.reserveCapacity(reason.utf8.count + linesCount + 16)
+        bytes += "Status: ".utf8
+        bytes += String(status).utf8
+        bytes.append(UInt8(ascii: " "))
+        bytes += reason.utf8
+        bytes.append(13)
+        bytes.append(10)
+        bytes += lines[..<linesCount]
+        bytes.append(13)
+        bytes.append(10)
         return bytes
     }
 
-    private static func endLine(_ bytes: inout [UInt8]) {
-        bytes.append(13)
-        bytes.append(10)
-    }
-
-    /// Contiguous copies: this runs for every header of every response.
-    private static func append(_ text: String, to bytes: inout [UInt8]) {
-        var text = text
-        text.withUTF8 { bytes.append(contentsOf: $0) }
-    }
-
-    /// Appends `text` unless it holds a CR or LF (false then); one pass over contiguous bytes, as this runs
-    /// for every header name and value of every response.
-    private static func appendLine(_ text: String, to bytes: inout [UInt8]) -> Bool {
-        var text = text
-        return text.withUTF8 { utf8 in
-            for byte in utf8 where byte == 10 || byte == 13 { return false }
-            bytes.append(contentsOf: utf8)
-            return true
-        }
+    /// No CR and no LF: memchr compares many bytes at once, and this runs for every header of every response.
+    private static func isOneLine(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        return memchr(base, 10, bytes.count) == nil && memchr(base, 13, bytes.count) == nil
     }
 }
 

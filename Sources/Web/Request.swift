@@ -37,8 +37,11 @@ public struct Request: Sendable {
 
     /// The path without the query, still percent-encoded (the router decodes segment by segment).
     public var path: String {
-        let u = uri
-        return u.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(u[..<$0]) } ?? u  // bytes: runs several times a request
+        var u = uri
+        // On contiguous bytes: this runs several times a request, and the UTF-8 view's firstIndex cost about 500
+        // instructions a call.
+        guard let query = u.withUTF8({ $0.firstIndex(of: UInt8(ascii: "?")) }) else { return u }
+        return String(u.utf8.prefix(query))!
     }
 
     /// The raw query string (after `?`), empty when there is none.

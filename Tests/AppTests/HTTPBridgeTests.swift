@@ -32,4 +32,18 @@ import Web
         #expect(request.headerFields[HTTPField.Name("Proxy")!] == "")
         #expect(request.body == Array("{}".utf8))
     }
+
+    @Test func responseHeadCarriesFieldsInOrderAndTheBodyLength() {
+        var response = Response.json(["a": 1])
+        response.headerFields.append(HTTPField(name: .vary, value: "Origin"))
+        response.headerFields.append(HTTPField(name: .vary, value: "a\r\nSet-Cookie: x=1"))  // HTTPTypes blanks the line break
+        let answer = HTTPBridge.fastCGIResponse(response)
+        #expect(
+            String(decoding: answer.head, as: UTF8.self)
+                == "Status: 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nVary: Origin\r\nVary: a  Set-Cookie: x=1\r\n"
+                + "Content-Length: 7\r\n\r\n")
+        #expect(String(decoding: answer.body, as: UTF8.self) == #"{"a":1}"#)
+        let declared = HTTPBridge.fastCGIResponse(Response(status: .noContent, headerFields: [.contentLength: "0"]))
+        #expect(String(decoding: declared.head, as: UTF8.self) == "Status: 204 No Content\r\nContent-Length: 0\r\n\r\n")
+    }
 }

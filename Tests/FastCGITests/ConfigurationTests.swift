@@ -20,3 +20,23 @@ import Testing
         #expect(head == "Status: 200 OK\r\nX-Ok: 1\r\n\r\n")
     }
 }
+
+@Suite struct ResponseHeadTests {
+    @Test(arguments: [("X-Bad", "a\nb"), ("X-Bad", "a\rb"), ("X-Bad", "\r\n"), ("X-Bad\r\nSet-Cookie", "x=1"), ("X\nBad", "1")])
+    func addHeaderRefusesLineBreaks(name: String, value: String) {
+        var response = FastCGIResponse(status: 404, reason: "Not Found", headers: [("A", "1")])
+        let refused = !response.addHeader(name: name, value: value)
+        let added = response.addHeader(name: "B", value: "2")
+        #expect(refused && added)
+        #expect(String(decoding: response.head, as: UTF8.self) == "Status: 404 Not Found\r\nA: 1\r\nB: 2\r\n\r\n")
+    }
+
+    @Test func longValuesAreCheckedToTheirLastByteAndGrowTheHead() {
+        let long = String(repeating: "v", count: 300)
+        var response = FastCGIResponse(status: 200, reason: "OK")
+        let refused = !response.addHeader(name: "X-Long", value: long + "\n")
+        let added = (0..<3).allSatisfy { response.addHeader(name: "X-Long-\($0)", value: long) }
+        #expect(refused && added)
+        #expect(response.head == Array("Status: 200 OK\r\nX-Long-0: \(long)\r\nX-Long-1: \(long)\r\nX-Long-2: \(long)\r\n\r\n".utf8))
+    }
+}
