@@ -7,8 +7,8 @@ extension HTTPFields {
     /// What `self[name]` gives, without the join for the usual single field: nil when there is no field of
     /// that name, its value when there is one, and HTTPTypes' join when there are several.
     public func value(of name: HTTPField.Name) -> String? {
-        guard let first = firstIndex(where: { $0.name == name }) else { return nil }
-        for index in (first + 1)..<endIndex where self[index].name == name { return self[name] }
+        guard let first = index(of: name, from: startIndex) else { return nil }
+        if index(of: name, from: first + 1) != nil { return self[name] }
         return self[first].value
     }
 
@@ -19,15 +19,24 @@ extension HTTPFields {
             self[field.name] = field.value
             return
         }
-        guard let first = firstIndex(where: { $0.name == field.name }) else {
+        guard let first = index(of: field.name, from: startIndex) else {
             append(field)
             return
         }
         self[first] = field
-        var index = first + 1
-        while index < endIndex {
-            if self[index].name == field.name { remove(at: index) } else { index += 1 }
+        while let next = index(of: field.name, from: first + 1) { remove(at: next) }
+    }
+
+    /// The first field named `name` at or after `start`. The lengths of the canonical names are compared
+    /// first: most differ, and String's == on two names of 16 bytes or more costs far more than the count.
+    private func index(of name: HTTPField.Name, from start: Int) -> Int? {
+        let canonical = name.canonicalName
+        let length = canonical.utf8.count
+        for index in start..<endIndex {
+            let other = self[index].name.canonicalName
+            if other.utf8.count == length && other == canonical { return index }
         }
+        return nil
     }
 }
 

@@ -64,6 +64,13 @@ import Testing
         #expect(id.count == 32 && RequestID.isValid(id))
     }
 
+    @Test func generatedRequestIDsAreLowerCaseHexAndDiffer() {
+        let ids = (0..<20).map { _ in RequestID.generate() }
+        #expect(ids.allSatisfy { $0.utf8.count == 32 && $0.allSatisfy { "0123456789abcdef".contains($0) } })
+        #expect(Set(ids).count == ids.count)
+        #expect(Set(ids.joined()) == Set("0123456789abcdef"))  // every digit is used (640 random digits)
+    }
+
     @Test func requestIDOnErrorsAndInLogs() throws {
         let logs = LogStore()
         let client = demoClient(logs: logs)

@@ -4,12 +4,14 @@ import Logging
 public struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
     public func handle(_ request: Request, context: Context, next: Responder<Context>) throws -> Response {
+        // Above info nothing is written: no clock is read either (two reads and the Duration's Int128
+        // arithmetic cost about 550 instructions a request).
+        guard context.logger.logLevel <= .info else { return try next(request, context) }
         let clock = ContinuousClock()
         let start = clock.now
         let response = try next(request, context)
         let elapsed = clock.now - start
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-        guard context.logger.logLevel <= .info else { return response }
         let entry = AccessLogEntry(
             method: request.method.rawValue, path: request.path, status: response.status.code,
             durationMicros: max(0, micros), bytes: response.body.count, queueMicros: request.queueMicros)
