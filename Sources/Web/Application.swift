@@ -15,6 +15,10 @@ public final class Application<Context: RequestContext> {
     private let openAPI: OpenAPICache
     private let logger: Logger
     private let makeContext: (Request, String, Logger) -> Context
+    /// Called directly (not through the chain's closures and existentials), so that it is compiled for the
+    /// app's context and its steps can be inlined.
+    private let fixed: FixedMiddleware<Context>
+    /// The app's own middleware and the router.
     private var responder: Responder<Context>!
 
     public init(
@@ -27,18 +31,13 @@ public final class Application<Context: RequestContext> {
         self.logger = logger
         self.makeContext = makeContext
         openAPI = OpenAPICache { [routes = router.routes, info = configuration.openAPI] in OpenAPIGenerator.document(routes: routes, info: info) }
+        fixed = FixedMiddleware(
+            securityHeaders: SecurityHeadersMiddleware { [router] in router.isSensitive($0) },
+            cors: CORSMiddleware(configuration.cors),
+            queueLimit: QueueLimitMiddleware(maxMillis: configuration.maxQueueMillis),
+            bodyLimit: BodyLimitMiddleware(limit: configuration.maxBodySize))
         if configuration.docs.enabled { registerDocs() }
-
-        let fixed: [any RouterMiddleware<Context>] = [
-            RequestIDMiddleware(),
-            AccessLogMiddleware(),
-            SecurityHeadersMiddleware { [router] in router.isSensitive($0) },
-            CORSMiddleware(configuration.cors),
-            ErrorMiddleware(),
-            QueueLimitMiddleware(maxMillis: configuration.maxQueueMillis),
-            BodyLimitMiddleware(limit: configuration.maxBodySize)
-        ]
-        responder = chain(fixed + middleware) { [router] in try router.respond($0, context: $1) }
+        responder = chain(middleware) { [router] in try router.respond($0, context: $1) }
     }
 
     public func respond(to request: Request) -> Response {
@@ -52,7 +51,7 @@ public final class Application<Context: RequestContext> {
         requestLogger[metadataKey: "request_id"] = .string(id)
         let context = makeContext(request, id, requestLogger)
         do {
-            return try responder(request, context)
+            return try fixed.handle(request, context: context, next: responder)
         } catch {
             // Only reachable if a middleware outside error mapping throws; still never leak anything.
             requestLogger.error("unhandled error outside error mapping", metadata: ["error": "\(String(reflecting: error))"])
@@ -83,6 +82,35 @@ public final class Application<Context: RequestContext> {
                 status: .ok,
                 headerFields: [.contentType: asset.contentType, .cacheControl: "public, max-age=86400"], body: asset.bytes)
             router.get(DocsConfiguration.assetsPath + "/" + name, hidden) { _, _ in file }
+        }
+    }
+}
+
+/// The fixed middleware, outermost first, as one step: each link of the chain is an escaping closure called
+/// through the protocol, and cost about 300 instructions a request in calls and copies of the request and
+/// context. Here each passes a closure literal to the next one's `handle`, which the compiler can inline.
+struct FixedMiddleware<Context: RequestContext>: RouterMiddleware {
+    let requestID = RequestIDMiddleware<Context>()
+    let accessLog = AccessLogMiddleware<Context>()
+    let securityHeaders: SecurityHeadersMiddleware<Context>
+    let cors: CORSMiddleware<Context>
+    let errors = ErrorMiddleware<Context>()
+    let queueLimit: QueueLimitMiddleware<Context>
+    let bodyLimit: BodyLimitMiddleware<Context>
+
+    func handle(_ request: Request, context: Context, next: Responder<Context>) throws -> Response {
+        try requestID.handle(request, context: context) { request, context in
+            try accessLog.handle(request, context: context) { request, context in
+                try securityHeaders.handle(request, context: context) { request, context in
+                    try cors.handle(request, context: context) { request, context in
+                        try errors.handle(request, context: context) { request, context in
+                            try queueLimit.handle(request, context: context) { request, context in
+                                try bodyLimit.handle(request, context: context, next: next)
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }
