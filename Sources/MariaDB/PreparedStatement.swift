@@ -225,18 +225,43 @@ final class PreparedStatement {
     }
 }
 
-/// Memory for one execution's bind buffers, freed together when the execution ends.
+/// Memory for one execution's bind buffers, freed together when the execution ends. Buffers are carved out of
+/// 4 KiB chunks (a single-row read's all fit in one); an allocation each cost about 2,000 instructions a read.
 private final class Arena {
+    private static let chunkSize = 4096
     private var blocks: [UnsafeMutableRawPointer] = []
+    /// The unused end of the last chunk.
+    private var free: UnsafeMutableRawPointer?
+    private var end: UnsafeMutableRawPointer?
 
     deinit { blocks.forEach { $0.deallocate() } }
 
+    /// `count` zeroed values of `type`.
     func array<T>(of type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
         let size = max(MemoryLayout<T>.stride * count, 1)
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: max(MemoryLayout<T>.alignment, 8))
+        let raw = take(size, alignment: max(MemoryLayout<T>.alignment, 8))
         raw.initializeMemory(as: UInt8.self, repeating: 0, count: size)
-        blocks.append(raw)
         return raw.assumingMemoryBound(to: T.self)
+    }
+
+    private func take(_ size: Int, alignment: Int) -> UnsafeMutableRawPointer {
+        if let free, let end {
+            let start = free.alignedUp(toMultipleOf: alignment)
+            if start + size <= end {
+                self.free = start + size
+                return start
+            }
+        }
+        if size > Self.chunkSize / 2 {  // a long value gets a block of its own and leaves the chunk for the small ones
+            let block = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: alignment)
+            blocks.append(block)
+            return block
+        }
+        let chunk = UnsafeMutableRawPointer.allocate(byteCount: Self.chunkSize, alignment: max(alignment, 16))
+        blocks.append(chunk)
+        free = chunk + size
+        end = chunk + Self.chunkSize
+        return chunk
     }
 
     func binds(_ count: Int) -> UnsafeMutablePointer<MYSQL_BIND> {

@@ -3,6 +3,23 @@ import MariaDB
 import Testing
 
 @Suite struct ValueTests {
+    /// One row of many columns, short and long: the bind buffers fill several arena chunks, and long values
+    /// take blocks of their own, every value read back whole.
+    @Test func manyColumnsOfMixedLengthsReadBack() throws {
+        let db = try freshConnection()
+        let lengths = (0..<60).map { $0 * $0 * 3 % 5_000 }  // 0 to 4,998 bytes
+        func letter(_ index: Int) -> String { String(UnicodeScalar(UInt8(65 + index % 26))) }
+        let select = lengths.enumerated().map { "REPEAT('\(letter($0.offset))', \($0.element)) AS c\($0.offset)" }
+        let sql = "SELECT " + select.joined(separator: ", ") + ", 7 AS n, CAST(? AS DATETIME(6)) AS at"
+        let rows = try db.query(sql, [.date(Date(timeIntervalSince1970: 86_400.5))])
+        let row = try #require(rows.first)
+        for (index, length) in lengths.enumerated() {
+            #expect(try row.get("c\(index)", as: String.self) == String(repeating: letter(index), count: length))
+        }
+        #expect(try row.get("n", as: Int64.self) == 7)
+        #expect(try row.get("at", as: Date.self) == Date(timeIntervalSince1970: 86_400.5))
+    }
+
     @Test func everyBindableTypeRoundTrips() throws {
         let db = try freshConnection()
         try db.execute(
