@@ -1,5 +1,6 @@
 import CMariaDB
 import FoundationEssentials
+import Glibc
 
 /// One server-side prepared statement (binary protocol). Owned and cached by its `Connection`.
 final class PreparedStatement {
@@ -188,9 +189,12 @@ final class PreparedStatement {
         func nameBytes(_ field: MYSQL_FIELD) -> UnsafeRawBufferPointer {
             UnsafeRawBufferPointer(start: field.name, count: field.name == nil ? 0 : Int(field.name_length))
         }
+        func sameName(_ old: [UInt8], _ field: MYSQL_FIELD) -> Bool {  // memcmp: elementsEqual went byte by byte
+            old.count == Int(field.name_length) && (old.isEmpty || old.withUnsafeBytes { memcmp($0.baseAddress!, field.name, old.count) == 0 })
+        }
         if let last = resultShape, last.fields.count == fields.count,
             zip(last.fields, fields).allSatisfy({ old, field in
-                old.type == field.type && old.charset == field.charsetnr && old.name.elementsEqual(nameBytes(field))
+                old.type == field.type && old.charset == field.charsetnr && sameName(old.name, field)
             })
         {
             return (last.columns, last.kinds)

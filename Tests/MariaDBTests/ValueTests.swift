@@ -131,6 +131,18 @@ import Testing
         #expect(try db.query("SELECT COUNT(*) AS c FROM t WHERE n >= ?", [.integer(10)])[0].get("c", as: Int.self) == 40)
     }
 
+    /// The cache hashes the end of the SQL text only: statements of the same length and ending are still told apart.
+    @Test func statementsThatDifferOnlyAtTheStartAreCachedApart() throws {
+        let db = try freshConnection()
+        let tail = ", 'the same forty bytes at the end of both' AS t"
+        let before = db.prepareCount
+        for _ in 0..<3 {
+            #expect(try db.query("SELECT 1 AS n" + tail)[0].get("n", as: Int.self) == 1)
+            #expect(try db.query("SELECT 2 AS n" + tail)[0].get("n", as: Int.self) == 2)
+        }
+        #expect(db.prepareCount - before == 2)
+    }
+
     @Test func aCachedStatementSeesASchemaChange() throws {
         let db = try freshConnection()
         try db.execute("CREATE TABLE t (a INT)")

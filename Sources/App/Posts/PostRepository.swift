@@ -16,8 +16,10 @@ struct PostRepository {
         FROM posts p STRAIGHT_JOIN users u ON u.id = p.author_id
         """
 
+    private static let selectByID = select + " WHERE p.id = ?"  // made once, not per read
+
     func find(id: Int64) throws -> Post? {
-        try db.query(Self.select + " WHERE p.id = ?", [.int(id)]).first.map(Post.init(row:))
+        try db.query(Self.selectByID, [.int(id)]).first.map(Post.init(row:))
     }
 
     /// Insert and read-back in one transaction: if reading the new row fails (a lock taken in between, the
