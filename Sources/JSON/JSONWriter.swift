@@ -37,24 +37,19 @@ public enum JSONWriter {
     private static let hex = Array("0123456789abcdef".utf8)
 
     /// Runs of bytes that need no escape are copied whole: a byte-by-byte append was a third of a list
-    /// page's CPU. The scan tests 8 bytes at a time (`blockNeedsEscape`) and looks byte by byte only at a block
-    /// that holds a byte to escape: byte by byte, a 500-byte post body cost about 3,500 instructions.
+    /// page's CPU. The scan skips 16 bytes at a time while `cleanBlocks` finds nothing to escape in them and
+    /// looks byte by byte only at a block that holds something: byte by byte, a 500-byte post body cost about
+    /// 3,500 instructions, 8 bytes at a time 2,500.
     public static func writeString(_ s: String, into out: inout [UInt8]) {
         var s = s
         out.append(UInt8(ascii: "\""))
         s.withUTF8 { utf8 in
             escapeTable.withUnsafeBufferPointer { escapes in
-                let count = utf8.count
                 var runStart = 0
                 var index = 0
-                while index < count {
-                    if index + 8 <= count,
-                        !blockNeedsEscape(UInt64(littleEndian: UnsafeRawPointer(utf8.baseAddress! + index).loadUnaligned(as: UInt64.self)))
-                    {
-                        index += 8
-                        continue
-                    }
-                    let blockEnd = min(index + 8, count)
+                while index < utf8.count {
+                    index = cleanBlocks(utf8, from: index)
+                    let blockEnd = min(index + 16, utf8.count)
                     while index < blockEnd {
                         if escapes[Int(utf8[index])] {
                             out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
@@ -70,23 +65,40 @@ public enum JSONWriter {
         out.append(UInt8(ascii: "\""))
     }
 
-    /// Whether any of the 8 bytes in `block` is one `escapeTable` marks, by word arithmetic ("SWAR"): the
-    /// high bit of `(v - 0x01…) & ~v` is set in some byte exactly when some byte of v is zero (a borrow can mark
-    /// a byte above a zero one, never a word without one), and of `(v - 0x20…) & ~v` when some byte is below
-    /// 0x20. `"` and `&` differ only in bit 2, `<` and `>` only in bit 1: one test covers each pair. Every
-    /// term's high bits are those of `block` (the constants are below 0x80), so `& ~block` is done once.
+    /// From `start`, the offset of the first 16-byte block that holds a byte to escape, or of the last, shorter
+    /// block. Tests two 8-byte words at a time with word arithmetic ("SWAR", see `marks`).
     @inline(__always)
-    private static func blockNeedsEscape(_ block: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let quoteOrAmpersand = (block | ones &* 0x04) ^ (ones &* 0x26)
-        let angleBracket = (block | ones &* 0x02) ^ (ones &* 0x3E)
-        let below =
-            (block &- ones &* 0x20) | (quoteOrAmpersand &- ones) | (angleBracket &- ones)
-            | ((block ^ ones &* 0x5C) &- ones) | ((block ^ ones &* 0x7F) &- ones)
-        return below & ~block & (ones &* 0x80) != 0
+    private static func cleanBlocks(_ utf8: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        guard let base = utf8.baseAddress.map(UnsafeRawPointer.init) else { return start }
+        var index = start
+        while index + 16 <= utf8.count {
+            let first = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            let second = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self))
+            if (marks(first) | marks(second)) & (ones &* 0x80) != 0 { break }
+            index += 16
+        }
+        return index
     }
 
-    /// The bytes to escape, by value (`blockNeedsEscape` tests the same set): control characters, `"` and `\`,
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+
+    /// A word whose bytes' high bits are set only if one of `word`'s 8 bytes is one `escapeTable` marks (the
+    /// other bits are noise). The high bit of `(v - 0x01…) & ~v` is set in some byte exactly when some byte of
+    /// v is zero (a borrow can mark a byte above a zero one, never a word without one), and of
+    /// `(v - 0x20…) & ~v` when some byte is below 0x20. `"` and `&` differ only in bit 2, `<` and `>` only in
+    /// bit 1: one test covers each pair. Every term's high bits are those of `word` (the constants are below
+    /// 0x80), so `& ~word` is done once.
+    @inline(__always)
+    private static func marks(_ word: UInt64) -> UInt64 {
+        let quoteOrAmpersand = (word | ones &* 0x04) ^ (ones &* 0x26)
+        let angleBracket = (word | ones &* 0x02) ^ (ones &* 0x3E)
+        let below =
+            (word &- ones &* 0x20) | (quoteOrAmpersand &- ones) | (angleBracket &- ones)
+            | ((word ^ ones &* 0x5C) &- ones) | ((word ^ ones &* 0x7F) &- ones)
+        return below & ~word
+    }
+
+    /// The bytes to escape, by value (`marks` tests the same set): control characters, `"` and `\`,
     /// and `<`, `>`, `&` (so a JSON body can never be sniffed or embedded as markup). A table: a test per byte cost a third of writing a string.
     private static let escapeTable: [Bool] = (0...255).map { (byte: Int) -> Bool in
         switch byte {
