@@ -15,7 +15,10 @@ public final class Columns: Sendable {
     /// The first column of that name. Most results have a handful of columns, and comparing a few names costs
     /// less than hashing one (every value a row decoder reads comes through here).
     public func index(of name: String) -> Int? {
-        names.count <= 16 ? names.firstIndex(of: name) : indexByName[name]
+        guard names.count <= 16 else { return indexByName[name] }
+        // Lengths first: most names are skipped without a String comparison (a call each).
+        let length = name.utf8.count
+        return names.firstIndex { $0.utf8.count == length && $0 == name }
     }
 }
 
