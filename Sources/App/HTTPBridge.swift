@@ -48,10 +48,9 @@ final class HTTPBridge: FastCGIHandler {
 
     static func request(from fastCGI: FastCGIRequest, bodyLimit: Int) -> Request {
         let params = fastCGI.params
-        let headers = params.headerFields
         var fields = HTTPFields()
-        fields.reserveCapacity(headers.count + 3)  // + content type, length and request id
-        for (name, value) in headers {
+        fields.reserveCapacity(params.count + 3)  // an upper bound: the HTTP_* ones, content type, length and request id
+        params.forEachHeaderField { name, value in
             if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
         }
         if let type = params["CONTENT_TYPE"], !type.isEmpty { fields.set(HTTPField(name: .contentType, value: type)) }

@@ -84,18 +84,21 @@ public struct CGIParams: ExpressibleByDictionaryLiteral {
     public var headerFields: [(name: String, value: String)] {
         var fields: [(name: String, value: String)] = []
         fields.reserveCapacity(entries.count)  // an upper bound: growing the array cost more than the slack
+        forEachHeaderField { fields.append(($0, $1)) }
+        return fields
+    }
+
+    /// `headerFields` one by one, without the list (the bridge makes its own at once).
+    public func forEachHeaderField(_ body: (_ name: String, _ value: String) -> Void) {
         bytes.withUnsafeBufferPointer { all in
             for entry in entries where entry.equals - entry.start >= 5 {
                 let name = UnsafeBufferPointer(rebasing: all[Int(entry.start)..<Int(entry.equals)])
                 guard memcmp(name.baseAddress!, "HTTP_", 5) == 0 else { continue }
-                fields.append(
-                    (
-                        Self.headerName(cgi: UnsafeBufferPointer(rebasing: name[(name.startIndex + 5)...])),
-                        String(decoding: UnsafeBufferPointer(rebasing: all[Int(entry.equals + 1)..<Int(entry.end)]), as: UTF8.self)
-                    ))
+                body(
+                    Self.headerName(cgi: UnsafeBufferPointer(rebasing: name[(name.startIndex + 5)...])),
+                    String(decoding: UnsafeBufferPointer(rebasing: all[Int(entry.equals + 1)..<Int(entry.end)]), as: UTF8.self))
             }
         }
-        return fields
     }
 
     /// USER_AGENT -> User-Agent. ASCII (all nginx passes) is done on bytes; anything else through String.
