@@ -233,12 +233,22 @@ final class PreparedStatement {
 /// 4 KiB chunks (a single-row read's all fit in one); an allocation each cost about 2,000 instructions a read.
 private final class Arena {
     private static let chunkSize = 4096
+    /// Every execution needs one chunk; only the rare others go in `blocks` (an empty array allocates nothing).
+    private let firstChunk = UnsafeMutableRawPointer.allocate(byteCount: chunkSize, alignment: 16)
     private var blocks: [UnsafeMutableRawPointer] = []
     /// The unused end of the last chunk.
     private var free: UnsafeMutableRawPointer?
     private var end: UnsafeMutableRawPointer?
 
-    deinit { blocks.forEach { $0.deallocate() } }
+    init() {
+        free = firstChunk
+        end = firstChunk + Self.chunkSize
+    }
+
+    deinit {
+        firstChunk.deallocate()
+        blocks.forEach { $0.deallocate() }
+    }
 
     /// `count` zeroed values of `type`.
     func array<T>(of type: T.Type, count: Int) -> UnsafeMutablePointer<T> {

@@ -1,10 +1,13 @@
 /// Column names of one result, shared by all its rows.
 public final class Columns: Sendable {
     public let names: [String]
+    /// Each name's length in bytes, compared before the name.
+    private let lengths: [Int]
     private let indexByName: [String: Int]
 
     init(names: [String]) {
         self.names = names
+        lengths = names.map(\.utf8.count)
         var index: [String: Int] = [:]
         if names.count > 16 {  // below that `index(of:)` compares names and never reads the dictionary
             for (i, name) in names.enumerated() where index[name] == nil { index[name] = i }  // first wins
@@ -18,7 +21,8 @@ public final class Columns: Sendable {
         guard names.count <= 16 else { return indexByName[name] }
         // Lengths first: most names are skipped without a String comparison (a call each).
         let length = name.utf8.count
-        return names.firstIndex { $0.utf8.count == length && $0 == name }
+        for index in lengths.indices where lengths[index] == length && names[index] == name { return index }
+        return nil
     }
 }
 

@@ -131,6 +131,20 @@ import Testing
         #expect(try db.query("SELECT COUNT(*) AS c FROM t WHERE n >= ?", [.integer(10)])[0].get("c", as: Int.self) == 40)
     }
 
+    /// Names are found by length, then by comparison: same-length names, a repeated name (the first wins), a
+    /// non-ASCII one and a missing one.
+    @Test func columnsAreFoundByName() throws {
+        let db = try freshConnection()
+        let row = try #require(try db.query("SELECT 1 AS ab, 2 AS cd, 3 AS ab, 4 AS `é`, 5 AS e, 6 AS abc").first)
+        #expect(try row.get("ab", as: Int.self) == 1)
+        #expect(try row.get("cd", as: Int.self) == 2)
+        #expect(try row.get("é", as: Int.self) == 4)
+        #expect(try row.get("e", as: Int.self) == 5)
+        #expect(try row.get("abc", as: Int.self) == 6)
+        #expect(row.columns.index(of: "ac") == nil)
+        #expect(throws: DatabaseError.self) { try row.get("zz", as: Int.self) }
+    }
+
     /// The cache hashes the end of the SQL text only: statements of the same length and ending are still told apart.
     @Test func statementsThatDifferOnlyAtTheStartAreCachedApart() throws {
         let db = try freshConnection()
