@@ -29,7 +29,7 @@ extension HTTPFields {
 
     /// The first field named `name` at or after `start`. The lengths of the canonical names are compared
     /// first: most differ, and String's == on two names of 16 bytes or more costs far more than the count.
-    private func index(of name: HTTPField.Name, from start: Int) -> Int? {
+    func index(of name: HTTPField.Name, from start: Int) -> Int? {
         let canonical = name.canonicalName
         let length = canonical.utf8.count
         for index in start..<endIndex {

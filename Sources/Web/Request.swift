@@ -30,7 +30,10 @@ public struct Request: Sendable {
     public var method: HTTPRequest.Method { head.method }
     /// The first field named `name`. HTTPFields' subscript joins every field of the name into a new String,
     /// which copied a bearer token on each of the three reads a request made.
-    public func firstValue(of name: HTTPField.Name) -> String? { head.headerFields.first { $0.name == name }?.value }
+    public func firstValue(of name: HTTPField.Name) -> String? {
+        let fields = head.headerFields
+        return fields.index(of: name, from: fields.startIndex).map { fields[$0].value }
+    }
     public var headerFields: HTTPFields { head.headerFields }
     /// Path and query as sent.
     public var uri: String { head.path ?? "/" }
